@@ -1,0 +1,54 @@
+// Every timing constant of the model, in one place: a named parameter with its unit and one line of doc.
+// Defaults come from ../shared/design-targets.md; docs/timing.md gives the reasons. Overridable from the
+// command line (`--set NAME=VALUE`) and from a JSON config file (`--config FILE`, {"timing": {...}}).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace ov2 {
+
+struct TimingParams {
+    // ---- clocks and wire ----
+    double core_clock_mhz = 322.0;        // MHz: core clock of the device pipeline (100G MAC user clock)
+    double line_rate_gbps = 100.0;        // Gb/s: wire rate at which the MAC receives frames
+    uint32_t wire_overhead_bytes = 20;    // B: preamble + SFD (8) and inter-frame gap (12) per frame
+    uint32_t fcs_bytes = 4;               // B: FCS on the wire, added when the capture has no FCS
+    uint32_t datapath_bytes = 64;         // B/cycle: width of the streaming datapath between blocks
+    // ---- blocks ----
+    uint32_t mac_latency_cycles = 2;      // cycles: last byte in to frame available to the parser
+    uint32_t parser_latency_cycles = 4;   // cycles: header bytes seen to lookup key ready
+    uint32_t cam_latency_cycles = 3;      // cycles: lookup key in to CAM hit/miss out (one lookup a cycle)
+    uint32_t crypto_gcm_latency_cycles = 18;  // cycles: AES pipeline depth (10-14 rounds + GHASH + tag)
+    uint32_t crypto_gcm_bytes_per_cycle = 16; // B/cycle: one AES-GCM/GMAC lane's throughput
+    uint32_t crypto_cbc_bytes_per_cycle = 16; // B/cycle: CBC decryption lane (parallel across blocks)
+    uint32_t crypto_hmac_bytes_per_cycle = 1; // B/cycle: HMAC engine (serial: one round a cycle)
+    uint32_t crypto_hmac_latency_cycles = 80; // cycles: HMAC finalisation (outer hash) after the last block
+    uint32_t crypto_lanes = 4;            // count: parallel crypto lanes, each takes one packet at a time
+    // ---- host link and writeback ----
+    double bus_latency_ns = 250.0;        // ns: one posted write or read request to completion
+    double bus_bandwidth_gbps = 113.0;    // Gb/s: usable link bandwidth (PCIe Gen3 x16 after TLP overhead)
+    uint32_t bus_max_payload_bytes = 256; // B: largest single bus write (PCIe max payload size)
+    double mmio_latency_ns = 500.0;       // ns: a driver register write or read (uncached MMIO round trip)
+    uint32_t desc_prefetch = 32;          // descriptors: posted-buffer descriptors fetched in one DMA read
+    // ---- host ----
+    double host_irq_latency_ns = 1000.0;  // ns: completion written to the driver's handler running
+    double host_per_packet_ns = 50.0;     // ns: miniport + stack time to indicate one packet
+    // ---- queues ----
+    uint32_t stage_fifo_depth = 8;        // frames: FIFO between two pipeline stages
+    uint32_t rx_ring_entries = 1024;      // descriptors: posted receive buffers
+    uint32_t rx_buffer_bytes = 16384;     // B: size of each posted receive buffer
+    uint32_t cpl_ring_entries = 1024;     // records: completion ring
+
+    double clock_ps() const { return 1e6 / core_clock_mhz; }
+    // Time the wire needs for a frame of `bytes` (without FCS) at line rate, in picoseconds.
+    uint64_t wire_time_ps(uint32_t bytes, bool has_fcs) const;
+
+    // Sets one parameter by name; throws std::invalid_argument naming the parameter and the expected range.
+    void set(const std::string& name, const std::string& value);
+    static std::vector<std::string> names();
+    void validate() const;  // throws std::invalid_argument for impossible values (zero clock, ...)
+};
+
+}  // namespace ov2
