@@ -48,8 +48,10 @@ public:
 
 private:
     struct Slot;
+    struct Workspace;  // Botan-typed scratch (secure_vector for AEAD finish()), sized at construction
     std::vector<std::unique_ptr<Slot>> slots_;
-    std::vector<uint8_t> scratch_;
+    std::vector<uint8_t> scratch_;  // AH: copy of the IP header .. AH header with mutable fields zeroed
+    std::unique_ptr<Workspace> work_;
 };
 
 }  // namespace ov2

@@ -1,0 +1,108 @@
+#include "bus.h"
+
+#include <algorithm>
+
+#include "ov2_types.h"
+
+namespace ov2 {
+
+using sc_core::sc_time;
+using sc_core::SC_PS;
+
+HostBus::HostBus(sc_core::sc_module_name name, const TimingParams& timing)
+    : sc_module(name), dma_in("dma_in"), mmio_in("mmio_in"), host_mem("host_mem"), wb_regs("wb_regs"),
+      cam_regs("cam_regs"), timing_(timing) {
+    dma_in.register_b_transport(this, &HostBus::dma_transport);
+    mmio_in.register_b_transport(this, &HostBus::mmio_transport);
+    SC_HAS_PROCESS(HostBus);
+    SC_THREAD(commit_thread);
+}
+
+tlm::tlm_response_status HostBus::forward_to_memory(tlm::tlm_command cmd, uint64_t addr, uint8_t* data,
+                                                   uint32_t len) {
+    tlm::tlm_generic_payload trans;
+    sc_time unused = sc_core::SC_ZERO_TIME;
+    trans.set_command(cmd);
+    trans.set_address(addr);
+    trans.set_data_ptr(data);
+    trans.set_data_length(len);
+    trans.set_streaming_width(len);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    host_mem->b_transport(trans, unused);
+    if (trans.get_response_status() != tlm::TLM_OK_RESPONSE) ++stats_.dma_errors;
+    return trans.get_response_status();
+}
+
+void HostBus::commit_thread() {
+    for (;;) {
+        while (posted_.empty()) sc_core::wait(posted_event_);
+        PostedWrite& w = posted_.front();
+        const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
+        if (w.visible_ps > now) sc_core::wait(sc_time(double(w.visible_ps - now), SC_PS));
+        forward_to_memory(tlm::TLM_WRITE_COMMAND, w.addr, w.data.data(), uint32_t(w.data.size()));
+        spare_buffers_.push_back(std::move(w.data));
+        posted_.pop_front();
+    }
+}
+
+void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
+    const uint32_t len = trans.get_data_length();
+    if (trans.get_byte_enable_ptr() || (len > timing_.bus_max_payload_bytes && trans.is_write())) {
+        ++stats_.dma_too_large;  // the initiator must split writes at the maximum payload size
+        trans.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
+        return;
+    }
+    // Serialise on the link: a transaction starts when the link is free and takes len / bandwidth.
+    const uint64_t issue_ps = uint64_t((sc_core::sc_time_stamp() + delay).value());
+    const uint64_t start_ps = std::max(issue_ps, link_free_ps_);
+    const uint64_t transfer_ps = uint64_t(double(len) * 8.0 * 1000.0 / timing_.bus_bandwidth_gbps);
+    link_free_ps_ = start_ps + transfer_ps;
+    stats_.link_busy_ps += transfer_ps;
+    stats_.dma_bytes += len;
+    const uint64_t latency_ps = uint64_t(timing_.bus_latency_ns * 1000.0);
+    if (trans.is_write()) {
+        ++stats_.dma_writes;
+        PostedWrite w;
+        if (!spare_buffers_.empty()) {
+            w.data = std::move(spare_buffers_.back());
+            spare_buffers_.pop_back();
+        }
+        w.data.assign(trans.get_data_ptr(), trans.get_data_ptr() + len);
+        w.addr = trans.get_address();
+        w.visible_ps = link_free_ps_ + latency_ps;
+        posted_.push_back(std::move(w));
+        stats_.posted_high_water = std::max<uint64_t>(stats_.posted_high_water, posted_.size());
+        posted_event_.notify(sc_core::SC_ZERO_TIME);
+        delay += sc_time(double(link_free_ps_ - issue_ps), SC_PS);
+        trans.set_response_status(tlm::TLM_OK_RESPONSE);
+        return;
+    }
+    // A read: request latency, then the data comes back (posted writes before it are visible by then,
+    // since they were issued earlier on the same link and have the same latency).
+    ++stats_.dma_reads;
+    sc_core::wait(sc_time(double(link_free_ps_ + 2 * latency_ps - issue_ps), SC_PS) + delay);
+    delay = sc_core::SC_ZERO_TIME;
+    trans.set_response_status(
+        forward_to_memory(tlm::TLM_READ_COMMAND, trans.get_address(), trans.get_data_ptr(), len));
+}
+
+void HostBus::mmio_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
+    const uint64_t addr = trans.get_address();
+    const uint64_t len = trans.get_data_length();
+    delay += sc_time(timing_.mmio_latency_ns * 1000.0, SC_PS);
+    if (addr < reg::kMmioBase || addr + len > reg::kMmioBase + reg::kMmioSize) {
+        ++stats_.mmio_errors;
+        trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        return;
+    }
+    const uint64_t offset = addr - reg::kMmioBase;
+    trans.set_address(offset);
+    sc_time unused = sc_core::SC_ZERO_TIME;
+    if (offset < reg::kSaCtrl) wb_regs->b_transport(trans, unused);
+    else cam_regs->b_transport(trans, unused);
+    trans.set_address(addr);
+    if (trans.is_write()) ++stats_.mmio_writes; else ++stats_.mmio_reads;
+    if (trans.get_response_status() != tlm::TLM_OK_RESPONSE) ++stats_.mmio_errors;
+}
+
+}  // namespace ov2

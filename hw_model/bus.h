@@ -1,0 +1,58 @@
+// The bus between the device and the driver-shim socket: a TLM-2.0 interconnect that decodes MMIO (driver
+// -> device registers in BAR0) and DMA (device -> host memory). The DMA direction is one shared link with a
+// bandwidth and a per-transaction latency; transactions are serialised on it in the order they arrive.
+// DMA writes are posted (as PCIe memory writes): the initiator is held only for the link time, and the data
+// becomes visible in host memory one latency later, in order. Reads wait for the full round trip.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_initiator_socket.h>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "timing_params.h"
+
+namespace ov2 {
+
+struct BusStats {
+    uint64_t dma_writes = 0, dma_reads = 0, dma_bytes = 0, dma_errors = 0, dma_too_large = 0;
+    uint64_t mmio_writes = 0, mmio_reads = 0, mmio_errors = 0;
+    uint64_t link_busy_ps = 0;
+    uint64_t posted_high_water = 0;  // posted writes in flight at once
+};
+
+class HostBus : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<HostBus> dma_in;        // from the device (descriptor writeback)
+    tlm_utils::simple_target_socket<HostBus> mmio_in;       // from the driver shim
+    tlm_utils::simple_initiator_socket<HostBus> host_mem;   // to host memory
+    tlm_utils::simple_initiator_socket<HostBus> wb_regs;    // to BAR0 0x000-0x0FF
+    tlm_utils::simple_initiator_socket<HostBus> cam_regs;   // to BAR0 0x100-0xFFF
+
+    HostBus(sc_core::sc_module_name name, const TimingParams& timing);
+    const BusStats& stats() const { return stats_; }
+
+private:
+    struct PostedWrite {
+        uint64_t visible_ps = 0;
+        uint64_t addr = 0;
+        std::vector<uint8_t> data;
+    };
+    void commit_thread();
+    tlm::tlm_response_status forward_to_memory(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len);
+    void dma_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+    void mmio_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+
+    const TimingParams& timing_;
+    uint64_t link_free_ps_ = 0;
+    std::deque<PostedWrite> posted_;
+    std::vector<std::vector<uint8_t>> spare_buffers_;  // reused: no allocation per write once warm
+    sc_core::sc_event posted_event_;
+    BusStats stats_;
+};
+
+}  // namespace ov2

@@ -1,0 +1,131 @@
+// ov2sim command line. `ov2sim run --pcap IN.pcap --sa SA_FILE --out DIR` simulates the receive path on a
+// capture and writes, for every frame, what an IPsecOV2 miniport would have indicated.
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <systemc>
+
+#include "input_error.h"
+#include "ov2_top.h"
+#include "pcap_io.h"
+#include "run_output.h"
+#include "run_report.h"
+#include "sa_file.h"
+#include "sim_config.h"
+
+namespace {
+
+constexpr int kExitBadInput = 2;
+constexpr int kExitFailure = 1;
+
+// Feeds the MAC from a pcap. A corrupt record ends the input: the frames before it still run to the end,
+// and the error is reported after the outputs are written.
+class PcapFrameSource : public ov2::FrameSource {
+public:
+    explicit PcapFrameSource(const std::string& path) : reader_(path) {}
+    bool next(ov2::WireFrame& out) override {
+        if (!error_.empty()) return false;
+        try {
+            if (!reader_.next(frame_)) return false;
+        } catch (const ov2::InputError& e) {
+            error_ = e.what();
+            return false;
+        }
+        out.bytes.assign(frame_.bytes.begin(), frame_.bytes.end());
+        out.ts_ns = frame_.ts_ns;
+        out.orig_len = frame_.orig_len;
+        return true;
+    }
+    const std::string& error() const { return error_; }
+    const ov2::PcapReader& reader() const { return reader_; }
+
+private:
+    ov2::PcapReader reader_;
+    ov2::Frame frame_;
+    std::string error_;
+};
+
+struct RunOptions {
+    std::string pcap, sa, out, config, pacing;
+    std::vector<std::string> settings;
+    bool fcs = false, no_offload = false, quiet = false;
+};
+
+int run_command(const RunOptions& opt) {
+    ov2::SimConfig config;
+    if (!opt.config.empty()) ov2::load_sim_config(opt.config, config);
+    if (opt.fcs) config.mac.frames_have_fcs = true;
+    if (opt.no_offload) config.driver.offload_enabled = false;
+    if (!opt.pacing.empty()) ov2::apply_setting("mac.pacing=" + opt.pacing, config);
+    for (const std::string& s : opt.settings) ov2::apply_setting(s, config);
+
+    std::vector<ov2::AddSa> sas = ov2::load_sa_file(opt.sa);
+    PcapFrameSource source(opt.pcap);
+    ov2::RunOutput output(opt.out);
+    ov2::RunInfo info{opt.pcap, opt.sa, 0, {}};
+    if (source.reader().ethernet_synthesized())
+        std::cerr << "ov2sim: note: " << opt.pcap << ": link type " << source.reader().link_type_name()
+                  << ": an Ethernet header is put in front of each frame\n";
+
+    const auto t0 = std::chrono::steady_clock::now();
+    ov2::Ov2System sys("ov2", config, source, std::move(sas), &output);
+    sys.run();
+    info.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    const auto& list = sys.driver().initial_sas();
+    const auto& results = sys.driver().initial_results();
+    for (size_t i = 0; i < results.size(); ++i)
+        if (!results[i].refused.empty())
+            std::cerr << "ov2sim: warning: " << opt.sa << ": SA '" << list[i].name
+                      << "' not offloaded: " << results[i].refused << "\n";
+
+    output.close();
+    ov2::write_stats_json(opt.out + "/stats.json", ov2::make_stats_json(sys, output, info));
+    if (!opt.quiet) std::cout << ov2::format_summary(sys, output, info);
+    if (!source.error().empty()) {
+        std::cerr << "ov2sim: error: " << source.error() << " (the " << sys.mac().frames_seen()
+                  << " frames before it were simulated and written)\n";
+        return kExitBadInput;
+    }
+    return 0;
+}
+
+}  // namespace
+
+int sc_main(int argc, char** argv) {
+    CLI::App app{"ov2sim: cycle-level model of a NIC receive path with Windows IPsec Offload V2"};
+    app.require_subcommand(1);
+    RunOptions opt;
+    CLI::App* run = app.add_subcommand("run", "simulate a capture and write oob.jsonl, indicated.pcap, stats.json");
+    run->add_option("--pcap", opt.pcap, "input capture (pcap/pcapng; Ethernet, raw IP or Linux cooked)")->required();
+    run->add_option("--sa", opt.sa, "SA file: ov2sim JSON or iproute2 `ip xfrm state` text")->required();
+    run->add_option("--out", opt.out, "output directory (created if missing)")->required();
+    run->add_option("--config", opt.config, "JSON configuration (timing, mac, caps, offload_enabled, sa_cam_bundles)");
+    run->add_option("--set", opt.settings, "NAME=VALUE override, e.g. core_clock_mhz=250 or caps.ipv4_options=false");
+    run->add_option("--pacing", opt.pacing, "line (back to back at line rate, default) or capture (pcap timestamps)");
+    run->add_flag("--fcs", opt.fcs, "frames in the capture end with their FCS: check and strip it");
+    run->add_flag("--no-offload", opt.no_offload, "IPsec offload not enabled: every frame indicated unprocessed");
+    run->add_flag("--quiet", opt.quiet, "no summary on stdout");
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e);
+    }
+    try {
+        if (*run) return run_command(opt);
+    } catch (const ov2::InputError& e) {
+        std::cerr << "ov2sim: error: " << e.what() << "\n";
+        return kExitBadInput;
+    } catch (const std::invalid_argument& e) {
+        std::cerr << "ov2sim: error: " << e.what() << "\n";
+        return kExitBadInput;
+    } catch (const std::exception& e) {
+        std::cerr << "ov2sim: internal error: " << e.what() << "\n";
+        return kExitFailure;
+    }
+    return 0;
+}

@@ -1,0 +1,35 @@
+#include "host_memory.h"
+
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace ov2 {
+
+HostMemory::HostMemory(sc_core::sc_module_name name, uint64_t bytes) : sc_module(name), dma("dma"), bytes_(bytes) {
+    dma.register_b_transport(this, &HostMemory::b_transport);
+}
+
+uint64_t HostMemory::allocate(uint64_t bytes, uint64_t align) {
+    const uint64_t addr = (next_free_ + align - 1) / align * align;
+    if (addr + bytes > bytes_.size())
+        throw std::runtime_error("host memory: " + std::to_string(bytes) + " bytes requested, " +
+                                 std::to_string(bytes_.size() - next_free_) + " left");
+    next_free_ = addr + bytes;
+    return addr;
+}
+
+void HostMemory::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time&) {
+    const uint64_t addr = trans.get_address();
+    const uint64_t len = trans.get_data_length();
+    if (addr < 0x1000 || addr + len > bytes_.size() || addr + len < addr || trans.get_byte_enable_ptr()) {
+        ++dma_errors_;
+        trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        return;
+    }
+    if (trans.is_write()) std::memcpy(bytes_.data() + addr, trans.get_data_ptr(), len);
+    else if (trans.is_read()) std::memcpy(trans.get_data_ptr(), bytes_.data() + addr, len);
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+}  // namespace ov2

@@ -1,0 +1,32 @@
+// Host memory on the far side of the bus: a flat byte array the device reaches by DMA (TLM target) and the
+// driver model reads and writes directly, as host software does with its own memory.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+namespace ov2 {
+
+class HostMemory : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<HostMemory> dma;
+
+    HostMemory(sc_core::sc_module_name name, uint64_t bytes);
+    uint8_t* at(uint64_t addr) { return bytes_.data() + addr; }
+    uint64_t size() const { return bytes_.size(); }
+    // Bump allocator for the driver's rings and buffers (never freed: they live for the whole run).
+    uint64_t allocate(uint64_t bytes, uint64_t align = 64);
+    uint64_t dma_errors() const { return dma_errors_; }
+
+private:
+    void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+    std::vector<uint8_t> bytes_;
+    uint64_t next_free_ = 0x1000;  // address 0 stays unused so a zero DMA address is always an error
+    uint64_t dma_errors_ = 0;
+};
+
+}  // namespace ov2

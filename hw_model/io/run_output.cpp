@@ -1,0 +1,107 @@
+#include "run_output.h"
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "rx_packet.h"
+
+namespace ov2 {
+
+namespace {
+constexpr size_t kTimeSlots = 1 << 16;  // more than the frames that can be in flight at once
+}
+
+RunOutput::RunOutput(const std::string& dir) : dir_(dir), oob_buffer_(1 << 20), times_(kTimeSlots) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw InputError(dir, "", "cannot create the output directory (" + ec.message() + ")", "a writable path");
+    const std::string oob_path = dir + "/oob.jsonl";
+    oob_ = std::fopen(oob_path.c_str(), "w");
+    if (!oob_) throw InputError(oob_path, "", std::string("cannot create (") + std::strerror(errno) + ")", "a writable directory");
+    std::setvbuf(oob_, oob_buffer_.data(), _IOFBF, oob_buffer_.size());
+    pcap_.open(dir + "/indicated.pcap");
+}
+
+RunOutput::~RunOutput() {
+    if (oob_) std::fclose(oob_);
+}
+
+void RunOutput::frame_arrived(const RxPacket& pkt) {
+    FrameTimes& t = times(pkt.frame);
+    t = FrameTimes{pkt.frame, pkt.wire_start_ps, pkt.wire_end_ps, 0};
+}
+
+void RunOutput::completion_written(const RxPacket& pkt) { times(pkt.frame).completion_ps = now_ps(); }
+
+void RunOutput::write_line(const std::string& line) {
+    std::fwrite(line.data(), 1, line.size(), oob_);
+    ++counts_.lines;
+}
+
+void RunOutput::dropped(const RxPacket& pkt, MacDrop reason) {
+    const FrameTimes& t = times(pkt.frame);
+    ++counts_.dropped;
+    ++counts_.drops[mac_drop_name(reason)];
+    write_line(fmt::format(
+        "{{\"frame\":{},\"indicated\":false,\"drop_reason\":\"{}\",\"crypto_done\":0,\"next_crypto_done\":0,"
+        "\"sa_delete_req\":0,\"crypto_status\":0,\"crypto_status_name\":\"{}\",\"offload_handle\":0,"
+        "\"inner_offload_handle\":0,\"nbl_info\":\"0x00000000\",\"header_info\":{{\"next_header\":0,"
+        "\"pad_length\":0,\"header_info_set\":0}},\"stack_verdict\":\"not_indicated\",\"nic_reason\":\"dropped\","
+        "\"length\":{},\"wire_start_ps\":{},\"wire_end_ps\":{},\"completion_ps\":null,\"indication_ps\":null}}\n",
+        pkt.frame, mac_drop_name(reason), crypto_status_name(CryptoStatus::Success), pkt.data.size(),
+        t.wire_start_ps, t.wire_end_ps));
+}
+
+void RunOutput::indicated(const IndicationEvent& ev) {
+    const Indication& ind = ev.ind;
+    const FrameTimes& t = times(ind.frame);
+    const uint64_t now = now_ps();
+    const bool delete_req = ind.nbl_info & 1, done = ind.nbl_info & 2, next = ind.nbl_info & 4;
+    const auto status = CryptoStatus(ind.nbl_info >> 16);
+    const bool header_set = ind.header_info >> 16 & 1;
+    const char* verdict = stack_verdict_name(ev.verdict);
+    const char* reason = nic_reason_name(NicReason(ev.cpl.unprocessed_reason));
+
+    ++counts_.indicated;
+    counts_.crypto_done += done;
+    counts_.next_crypto_done += next;
+    counts_.sa_delete_req += delete_req;
+    if (done) ++counts_.status[size_t(status) & 7];
+    ++counts_.verdicts[verdict];
+    ++counts_.nic_reasons[reason];
+    if (t.frame == ind.frame) {
+        const uint64_t latency = now - t.wire_end_ps;
+        counts_.latency_sum_ps += latency;
+        counts_.latency_max_ps = std::max(counts_.latency_max_ps, latency);
+        ++counts_.latency_count;
+    }
+    counts_.last_indication_ps = now;
+
+    write_line(fmt::format(
+        "{{\"frame\":{},\"indicated\":true,\"crypto_done\":{},\"next_crypto_done\":{},\"sa_delete_req\":{},"
+        "\"crypto_status\":{},\"crypto_status_name\":\"{}\",\"offload_handle\":{},\"inner_offload_handle\":{},"
+        "\"nbl_info\":\"0x{:08x}\",\"header_info\":{{\"next_header\":{},\"pad_length\":{},\"header_info_set\":{}}},"
+        "\"stack_verdict\":\"{}\",\"nic_reason\":\"{}\",\"length\":{},\"truncated\":{},\"wire_start_ps\":{},"
+        "\"wire_end_ps\":{},\"completion_ps\":{},\"indication_ps\":{}}}\n",
+        ind.frame, int(done), int(next), int(delete_req), unsigned(status), crypto_status_name(status),
+        ind.offload_handle, done && next ? ev.cpl.inner_handle : 0, ind.nbl_info, ind.header_info & 0xFF,
+        ind.header_info >> 8 & 0xFF, int(header_set), verdict, reason, ind.length,
+        (ev.cpl.ipsec_flags & kCplTruncated) ? "true" : "false", t.wire_start_ps, t.wire_end_ps, t.completion_ps,
+        now));
+    pcap_.write(ind.data, ind.length, now / 1000);
+}
+
+void RunOutput::close() {
+    if (oob_) {
+        const bool failed = std::fflush(oob_) != 0 || std::ferror(oob_);
+        std::fclose(oob_);
+        oob_ = nullptr;
+        if (failed) throw InputError(dir_ + "/oob.jsonl", "", std::string("write failed (") + std::strerror(errno) + ")", "space on the disk");
+    }
+    pcap_.close();
+}
+
+}  // namespace ov2

@@ -1,0 +1,60 @@
+// What a run leaves in its output directory: oob.jsonl (one line per input frame, in indication order),
+// indicated.pcap (one record per indicated frame, as indicated) and, at the end, stats.json.
+// Per-frame times live in a fixed ring (frames in flight are bounded by the pool and the rings), so
+// memory stays flat however long the run.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "driver_shim.h"
+#include "mac_rx.h"
+#include "pcap_io.h"
+
+namespace ov2 {
+
+struct RunCounts {
+    uint64_t lines = 0, indicated = 0, dropped = 0, crypto_done = 0, next_crypto_done = 0, sa_delete_req = 0;
+    std::array<uint64_t, 8> status{};
+    std::map<std::string, uint64_t> verdicts, nic_reasons, drops;
+    uint64_t latency_sum_ps = 0, latency_max_ps = 0, latency_count = 0;
+    uint64_t last_indication_ps = 0;
+};
+
+class RunOutput {
+public:
+    explicit RunOutput(const std::string& dir);  // creates dir; throws InputError when it cannot
+    ~RunOutput();
+    RunOutput(const RunOutput&) = delete;
+    RunOutput& operator=(const RunOutput&) = delete;
+
+    void frame_arrived(const RxPacket& pkt);
+    void completion_written(const RxPacket& pkt);
+    void dropped(const RxPacket& pkt, MacDrop reason);
+    void indicated(const IndicationEvent& ev);
+    void close();  // flushes both files; throws InputError on a write error
+
+    const RunCounts& counts() const { return counts_; }
+    const std::string& dir() const { return dir_; }
+
+private:
+    struct FrameTimes {
+        uint32_t frame = 0;
+        uint64_t wire_start_ps = 0, wire_end_ps = 0, completion_ps = 0;
+    };
+    FrameTimes& times(uint32_t frame) { return times_[frame % times_.size()]; }
+    void write_line(const std::string& line);
+
+    std::string dir_;
+    std::FILE* oob_ = nullptr;
+    std::vector<char> oob_buffer_;
+    PcapWriter pcap_;
+    std::vector<FrameTimes> times_;
+    RunCounts counts_;
+};
+
+}  // namespace ov2

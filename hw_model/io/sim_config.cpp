@@ -1,0 +1,150 @@
+#include "sim_config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "input_error.h"
+
+namespace ov2 {
+
+namespace {
+
+using nlohmann::json;
+
+bool parse_bool(const std::string& where, const std::string& key, const std::string& v) {
+    if (v == "true" || v == "1" || v == "on") return true;
+    if (v == "false" || v == "0" || v == "off") return false;
+    throw InputError(where, key, "'" + v + "' is not a switch", "true or false");
+}
+
+uint32_t parse_u32(const std::string& where, const std::string& key, const std::string& v) {
+    try {
+        size_t used = 0;
+        const unsigned long long n = std::stoull(v, &used, 0);
+        if (used == v.size() && n <= 0xFFFFFFFFull && v[0] != '-') return uint32_t(n);
+    } catch (const std::exception&) {
+    }
+    throw InputError(where, key, "'" + v + "' is not a whole number", "0 to 4294967295 (decimal or 0x hex)");
+}
+
+struct CapSwitch {
+    const char* name;
+    bool Capabilities::* field;
+};
+const CapSwitch kCapSwitches[] = {
+    {"ipv6_supported", &Capabilities::ipv6_supported},
+    {"ipv4_options", &Capabilities::ipv4_options},
+    {"ipv6_non_ipsec_extension_headers", &Capabilities::ipv6_non_ipsec_extension_headers},
+    {"ah", &Capabilities::ah},
+    {"esp", &Capabilities::esp},
+    {"ah_esp_combined", &Capabilities::ah_esp_combined},
+    {"transport", &Capabilities::transport},
+    {"tunnel", &Capabilities::tunnel},
+    {"transport_tunnel_combined", &Capabilities::transport_tunnel_combined},
+    {"lso_supported", &Capabilities::lso_supported},
+    {"extended_sequence_numbers", &Capabilities::extended_sequence_numbers},
+};
+
+void set_cap(const std::string& where, const std::string& key, const std::string& value, Capabilities& caps) {
+    for (const CapSwitch& s : kCapSwitches) {
+        if (key == s.name) {
+            caps.*s.field = parse_bool(where, "caps." + key, value);
+            return;
+        }
+    }
+    if (key == "udp_esp") caps.udp_esp = parse_u32(where, "caps." + key, value);
+    else if (key == "authentication_algorithms") caps.authentication_algorithms = parse_u32(where, "caps." + key, value);
+    else if (key == "encryption_algorithms") caps.encryption_algorithms = parse_u32(where, "caps." + key, value);
+    else if (key == "sa_offload_capacity") caps.sa_offload_capacity = parse_u32(where, "caps." + key, value);
+    else {
+        std::string names;
+        for (const CapSwitch& s : kCapSwitches) names += std::string(s.name) + ", ";
+        throw InputError(where, "caps." + key, "unknown capability",
+                         names + "udp_esp, authentication_algorithms, encryption_algorithms, sa_offload_capacity");
+    }
+}
+
+void set_mac(const std::string& where, const std::string& key, const std::string& value, MacConfig& mac) {
+    if (key == "frames_have_fcs") mac.frames_have_fcs = parse_bool(where, "mac." + key, value);
+    else if (key == "min_frame_bytes") mac.min_frame_bytes = parse_u32(where, "mac." + key, value);
+    else if (key == "max_frame_bytes") mac.max_frame_bytes = parse_u32(where, "mac." + key, value);
+    else if (key == "pacing") {
+        if (value == "line") mac.pacing = Pacing::LineRate;
+        else if (value == "capture") mac.pacing = Pacing::Capture;
+        else throw InputError(where, "mac.pacing", "'" + value + "'", "line or capture");
+    } else {
+        throw InputError(where, "mac." + key, "unknown MAC setting",
+                         "frames_have_fcs, min_frame_bytes, max_frame_bytes or pacing");
+    }
+}
+
+void set_one(const std::string& where, const std::string& name, const std::string& value, SimConfig& c) {
+    if (name.rfind("caps.", 0) == 0) return set_cap(where, name.substr(5), value, c.driver.caps);
+    if (name.rfind("mac.", 0) == 0) return set_mac(where, name.substr(4), value, c.mac);
+    if (name == "offload_enabled") {
+        c.driver.offload_enabled = parse_bool(where, name, value);
+        return;
+    }
+    if (name == "sa_cam_bundles") {
+        c.sa_cam_bundles = parse_u32(where, name, value);
+        if (c.sa_cam_bundles == 0 || c.sa_cam_bundles > 2048)
+            throw InputError(where, name, std::to_string(c.sa_cam_bundles), "1 to 2048");
+        return;
+    }
+    try {
+        c.timing.set(name, value);
+    } catch (const std::invalid_argument& e) {
+        throw InputError(where, name, e.what(), "");
+    }
+}
+
+std::string scalar_text(const json& v) {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_boolean()) return v.get<bool>() ? "true" : "false";
+    if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+    if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+    if (v.is_number_float()) {
+        std::ostringstream s;
+        s.precision(17);
+        s << v.get<double>();
+        return s.str();
+    }
+    return v.dump();
+}
+
+}  // namespace
+
+void apply_setting(const std::string& assignment, SimConfig& config) {
+    const size_t eq = assignment.find('=');
+    if (eq == std::string::npos || eq == 0)
+        throw InputError("--set", assignment, "not NAME=VALUE", "e.g. --set core_clock_mhz=250");
+    set_one("--set", assignment.substr(0, eq), assignment.substr(eq + 1), config);
+}
+
+void load_sim_config(const std::string& path, SimConfig& config) {
+    std::ifstream in(path);
+    if (!in) throw InputError(path, "", "cannot open the config file", "a readable JSON file");
+    json doc;
+    try {
+        doc = json::parse(in);
+    } catch (const json::parse_error& e) {
+        throw InputError(path, "byte " + std::to_string(e.byte), "not valid JSON", "a JSON object");
+    }
+    if (!doc.is_object()) throw InputError(path, "/", "not a JSON object", "{\"timing\": {...}, ...}");
+    for (auto& [key, value] : doc.items()) {
+        if (key == "timing" || key == "mac" || key == "caps") {
+            if (!value.is_object()) throw InputError(path, "/" + key, "not an object", "an object of settings");
+            const std::string prefix = key == "timing" ? "" : key + ".";
+            for (auto& [name, v] : value.items())
+                set_one(path, prefix + name, scalar_text(v), config);
+        } else if (key == "offload_enabled" || key == "sa_cam_bundles") {
+            set_one(path, key, scalar_text(value), config);
+        } else {
+            throw InputError(path, "/" + key, "unknown key", "timing, mac, caps, offload_enabled or sa_cam_bundles");
+        }
+    }
+}
+
+}  // namespace ov2

@@ -1,0 +1,16 @@
+// The run configuration file (`--config FILE`, JSON) and `--set NAME=VALUE` overrides. Unknown keys are
+// errors, so a typo never silently leaves a default in place. docs/usage.md lists every key.
+#pragma once
+
+#include <string>
+
+#include "ov2_top.h"
+
+namespace ov2 {
+
+// Applies a JSON config file on top of `config`. Throws InputError naming the file and the key.
+void load_sim_config(const std::string& path, SimConfig& config);
+// NAME=VALUE: a timing parameter, or mac.<key>, caps.<key>, offload_enabled, sa_cam_bundles.
+void apply_setting(const std::string& assignment, SimConfig& config);
+
+}  // namespace ov2

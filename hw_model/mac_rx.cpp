@@ -1,0 +1,113 @@
+#include "mac_rx.h"
+
+#include <algorithm>
+#include <memory>
+
+#include <botan/hash.h>
+
+namespace ov2 {
+
+using sc_core::sc_time;
+using sc_core::SC_PS;
+
+const char* mac_drop_name(MacDrop reason) {
+    switch (reason) {
+    case MacDrop::Runt: return "rx_runt";
+    case MacDrop::Oversize: return "rx_oversize";
+    case MacDrop::FcsError: return "rx_fcs_error";
+    case MacDrop::CaptureTruncated: return "capture_truncated";
+    }
+    return "unknown";
+}
+
+uint32_t ethernet_fcs(const uint8_t* data, size_t len) {
+    static thread_local std::unique_ptr<Botan::HashFunction> crc = Botan::HashFunction::create_or_throw("CRC32");
+    uint8_t out[4];
+    crc->update(data, len);
+    crc->final(out);
+    // Botan gives the CRC big-endian; Ethernet sends it least significant byte first.
+    return uint32_t(out[0]) << 24 | uint32_t(out[1]) << 16 | uint32_t(out[2]) << 8 | out[3];
+}
+
+MacRx::MacRx(sc_core::sc_module_name name, const TimingParams& timing, const MacConfig& config,
+             FrameSource& source, RxPacketPool& pool, const sc_core::sc_event& start)
+    : sc_module(name), out("out"), timing_(timing), config_(config), source_(source), pool_(pool), start_(start) {
+    SC_HAS_PROCESS(MacRx);
+    SC_THREAD(run);
+}
+
+bool MacRx::check(RxPacket& pkt, const WireFrame& wire, MacDrop& reason) {
+    if (wire.orig_len > wire.bytes.size()) {
+        reason = MacDrop::CaptureTruncated;  // the capture lost bytes the NIC would have had: cannot model it
+        ++stats_.rx_capture_truncated;
+        return false;
+    }
+    if (config_.frames_have_fcs) {
+        if (pkt.data.size() < config_.min_frame_bytes + 4) {
+            reason = MacDrop::Runt;
+            ++stats_.rx_runt;
+            return false;
+        }
+        const size_t body = pkt.data.size() - 4;
+        const uint8_t* f = pkt.data.data() + body;
+        const uint32_t carried = uint32_t(f[0]) | uint32_t(f[1]) << 8 | uint32_t(f[2]) << 16 | uint32_t(f[3]) << 24;
+        if (carried != ethernet_fcs(pkt.data.data(), body)) {
+            reason = MacDrop::FcsError;
+            ++stats_.rx_fcs_errors;
+            return false;
+        }
+        pkt.data.resize(body);
+    } else if (pkt.data.size() < config_.min_frame_bytes) {
+        ++stats_.rx_padded;  // the sender's NIC padded it on the wire; the capture shows it unpadded
+    }
+    if (pkt.data.size() > config_.max_frame_bytes) {
+        reason = MacDrop::Oversize;
+        ++stats_.rx_oversize;
+        return false;
+    }
+    return true;
+}
+
+void MacRx::run() {
+    sc_core::wait(start_);
+    const uint64_t t0_ps = uint64_t(sc_core::sc_time_stamp().value());
+    uint64_t wire_free_ps = t0_ps;
+    uint64_t first_capture_ns = 0;
+    while (source_.next(wire_)) {
+        RxPacket* pkt = pool_.acquire();
+        pkt->reset(++frame_index_);
+        pkt->data.assign(wire_.bytes.begin(), wire_.bytes.end());
+
+        uint64_t start_ps = std::max(wire_free_ps, uint64_t(sc_core::sc_time_stamp().value()));
+        if (config_.pacing == Pacing::Capture) {
+            if (frame_index_ == 1) first_capture_ns = wire_.ts_ns;
+            const uint64_t offset_ns = wire_.ts_ns >= first_capture_ns ? wire_.ts_ns - first_capture_ns : 0;
+            start_ps = std::max(start_ps, t0_ps + offset_ns * 1000);
+        }
+        const uint32_t on_wire = std::max<uint32_t>(uint32_t(wire_.bytes.size()),
+                                                    config_.frames_have_fcs ? 0 : config_.min_frame_bytes);
+        pkt->wire_start_ps = start_ps;
+        pkt->wire_end_ps = start_ps + timing_.wire_time_ps(on_wire, config_.frames_have_fcs);
+        wire_free_ps = pkt->wire_end_ps;
+        sc_core::wait(sc_time(double(pkt->wire_end_ps), SC_PS) - sc_core::sc_time_stamp());
+
+        ++stats_.rx_frames;
+        stats_.rx_bytes += wire_.bytes.size();
+        if (stats_.rx_frames == 1) stats_.first_bit_ps = pkt->wire_start_ps;
+        stats_.last_bit_ps = pkt->wire_end_ps;
+        if (on_arrival) on_arrival(*pkt);
+        MacDrop reason;
+        if (!check(*pkt, wire_, reason)) {
+            if (on_drop) on_drop(*pkt, reason);
+            pool_.release(pkt);
+            continue;
+        }
+        pkt->cpl.timestamp_ps = pkt->wire_end_ps;
+        pkt->ready_ps = pkt->wire_end_ps + uint64_t(timing_.mac_latency_cycles * timing_.clock_ps());
+        ++stats_.passed;
+        out->write(pkt);
+    }
+    finished_ = true;
+}
+
+}  // namespace ov2

@@ -1,0 +1,77 @@
+// MAC (receive): takes frames from the wire side (a FrameSource: pcap reader or generator), places each on
+// the wire at line rate with preamble and inter-frame gap, checks the FCS when frames carry one and counts
+// runts, oversize frames and FCS errors. Every frame it drops is reported through on_drop.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include <systemc>
+
+#include "rx_packet.h"
+#include "timing_params.h"
+
+namespace ov2 {
+
+struct WireFrame {
+    std::vector<uint8_t> bytes;  // as captured (reused between frames)
+    uint64_t ts_ns = 0;          // capture timestamp
+    uint32_t orig_len = 0;       // length on the wire as the capture recorded it
+};
+
+class FrameSource {
+public:
+    virtual ~FrameSource() = default;
+    virtual bool next(WireFrame& frame) = 0;  // false at the end of the input
+};
+
+enum class Pacing { LineRate, Capture };  // back to back at line rate, or at the capture's timestamps
+
+struct MacConfig {
+    bool frames_have_fcs = false;  // captures usually strip the FCS; with true the last 4 bytes are checked
+    uint32_t min_frame_bytes = 60; // without FCS: shorter frames with an FCS are runts
+    uint32_t max_frame_bytes = 9216; // without FCS: longer frames are dropped as oversize
+    Pacing pacing = Pacing::LineRate;
+};
+
+struct MacStats {
+    uint64_t rx_frames = 0, rx_bytes = 0, rx_runt = 0, rx_oversize = 0, rx_fcs_errors = 0;
+    uint64_t rx_capture_truncated = 0, rx_padded = 0, passed = 0;
+    uint64_t first_bit_ps = 0, last_bit_ps = 0;
+};
+
+enum class MacDrop : uint8_t { Runt, Oversize, FcsError, CaptureTruncated };
+const char* mac_drop_name(MacDrop reason);
+
+class MacRx : public sc_core::sc_module {
+public:
+    sc_core::sc_port<sc_core::sc_fifo_out_if<RxPacket*>> out;
+    std::function<void(const RxPacket&, MacDrop)> on_drop;  // frame leaves here: no completion follows
+    std::function<void(const RxPacket&)> on_arrival;          // every frame, when its last bit arrived
+
+    MacRx(sc_core::sc_module_name name, const TimingParams& timing, const MacConfig& config, FrameSource& source,
+          RxPacketPool& pool, const sc_core::sc_event& start);
+    const MacStats& stats() const { return stats_; }
+    bool finished() const { return finished_; }
+    uint32_t frames_seen() const { return frame_index_; }
+
+private:
+    void run();
+    bool check(RxPacket& pkt, const WireFrame& wire, MacDrop& reason);
+
+    const TimingParams& timing_;
+    MacConfig config_;
+    FrameSource& source_;
+    RxPacketPool& pool_;
+    const sc_core::sc_event& start_;
+    WireFrame wire_;
+    MacStats stats_;
+    uint32_t frame_index_ = 0;
+    bool finished_ = false;
+};
+
+// Ethernet FCS (CRC-32, through Botan) as it appears on the wire, little-endian.
+uint32_t ethernet_fcs(const uint8_t* data, size_t len);
+
+}  // namespace ov2

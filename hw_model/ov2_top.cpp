@@ -1,0 +1,89 @@
+#include "ov2_top.h"
+
+#include <stdexcept>
+
+#include "run_output.h"
+
+namespace ov2 {
+
+namespace {
+
+size_t pool_size(const TimingParams& t) {
+    // Every place a frame can wait inside the device, plus one being written back and the crypto lanes.
+    return size_t(t.stage_fifo_depth) * 4 + t.crypto_lanes + 8;
+}
+
+uint64_t host_memory_bytes(const TimingParams& t) {
+    return uint64_t(t.rx_ring_entries) * (t.rx_buffer_bytes + RxDescriptor::kBytes) +
+           uint64_t(t.cpl_ring_entries) * Completion::kBytes + (1 << 20);
+}
+
+}  // namespace
+
+Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, FrameSource& source,
+                     std::vector<AddSa> sas, RunOutput* output)
+    : sc_module(name), config_(config),
+      mac_to_parser_("mac_to_parser", int(config.timing.stage_fifo_depth)),
+      crypto_to_wb_("crypto_to_wb", int(config.timing.stage_fifo_depth)) {
+    config_.timing.validate();
+    if (config_.sa_cam_bundles == 0 || config_.sa_cam_bundles > 2048)
+        throw std::invalid_argument("sa_cam_bundles: " + std::to_string(config_.sa_cam_bundles) +
+                                    "; expected 1 to 2048 (the CAM index register has 12 bits)");
+    const TimingParams& t = config_.timing;
+    pool_ = std::make_unique<RxPacketPool>(pool_size(t), 2048);
+    crypto_ = std::make_unique<CryptoEngine>(size_t(config_.sa_cam_bundles) * 2);
+    cam_ = std::make_unique<SaCam>("sa_cam", config_.sa_cam_bundles);
+    bus_ = std::make_unique<HostBus>("bus", t);
+    memory_ = std::make_unique<HostMemory>("host_memory", host_memory_bytes(t));
+    wb_ = std::make_unique<DescWb>("desc_wb", t, *pool_);
+    driver_ = std::make_unique<DriverShim>("driver_shim", t, config_.driver, *memory_, wb_->irq, transport_,
+                                           std::move(sas));
+    mac_ = std::make_unique<MacRx>("mac_rx", t, config_.mac, source, *pool_, driver_->ready);
+    pipeline_ = std::make_unique<RxPipeline>("rx_pipeline", t, cam_->table(), *crypto_);
+
+    mac_->out(mac_to_parser_);
+    pipeline_->in(mac_to_parser_);
+    pipeline_->out(crypto_to_wb_);
+    wb_->in(crypto_to_wb_);
+    wb_->dma.bind(bus_->dma_in);
+    driver_->mmio.bind(bus_->mmio_in);
+    bus_->host_mem.bind(memory_->dma);
+    bus_->wb_regs.bind(wb_->regs);
+    bus_->cam_regs.bind(cam_->regs);
+
+    transport_.delete_sa = [this](uint32_t handle) { driver_->oid_delete_sa(handle); };
+    connect_crypto_to_cam();
+    connect_observers(output);
+}
+
+// The crypto engine keeps a key schedule per CAM entry and follows every change of the table.
+void Ov2System::connect_crypto_to_cam() {
+    cam_->table().on_entry_changed = [this](uint32_t index, const CamEntry& e, reg::SaCmdOp op) {
+        if (op == reg::kSaCmdSetSeqHi) crypto_->set_seq_hi(index, e.seq_hi);
+        else if (e.valid && e.inbound) crypto_->install(index, e);
+        else crypto_->remove(index);
+    };
+}
+
+void Ov2System::connect_observers(RunOutput* output) {
+    mac_->on_drop = [this, output](const RxPacket& pkt, MacDrop reason) {
+        ++frames_out_;
+        if (output) output->dropped(pkt, reason);
+    };
+    driver_->on_indication = [this, output](const IndicationEvent& ev) {
+        ++frames_out_;
+        if (output) output->indicated(ev);
+    };
+    if (!output) return;
+    mac_->on_arrival = [output](const RxPacket& pkt) { output->frame_arrived(pkt); };
+    wb_->on_completion = [output](const RxPacket& pkt) { output->completion_written(pkt); };
+}
+
+void Ov2System::run() {
+    sc_core::sc_start();  // returns when no process has anything left to do
+    if (frames_out_ != mac_->frames_seen())
+        throw std::logic_error("conservation violated: " + std::to_string(mac_->frames_seen()) +
+                               " frames entered, " + std::to_string(frames_out_) + " left the system");
+}
+
+}  // namespace ov2

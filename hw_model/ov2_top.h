@@ -1,0 +1,76 @@
+// The whole system: MAC -> parser -> SA CAM -> crypto engine -> descriptor writeback -> bus -> host memory,
+// and the driver shim (miniport + transport) programming the device through the bus.
+//
+//   FrameSource -> MacRx =fifo=> RxPipeline(parser, CAM lookup, crypto) =fifo=> DescWb --dma--> HostBus
+//   DriverShim --mmio--> HostBus --> DescWb.regs / SaCam.regs        HostBus --> HostMemory <-- DriverShim
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <systemc>
+
+#include "bus.h"
+#include "crypto_engine.h"
+#include "desc_wb.h"
+#include "driver_shim.h"
+#include "host_memory.h"
+#include "host_transport.h"
+#include "mac_rx.h"
+#include "rx_pipeline.h"
+#include "sa_cam.h"
+#include "timing_params.h"
+
+namespace ov2 {
+
+class RunOutput;
+
+struct SimConfig {
+    TimingParams timing;
+    MacConfig mac;
+    DriverConfig driver;
+    uint32_t sa_cam_bundles = 1024;  // device table size in SA bundles (two entries each), at most 2048
+};
+
+class Ov2System : public sc_core::sc_module {
+public:
+    Ov2System(sc_core::sc_module_name name, const SimConfig& config, FrameSource& source, std::vector<AddSa> sas,
+              RunOutput* output);
+
+    // Runs until every frame of the source has left the system (indicated or dropped).
+    void run();
+
+    const SimConfig& config() const { return config_; }
+    MacRx& mac() { return *mac_; }
+    RxPipeline& pipeline() { return *pipeline_; }
+    SaCam& cam() { return *cam_; }
+    CryptoEngine& crypto() { return *crypto_; }
+    DescWb& wb() { return *wb_; }
+    HostBus& bus() { return *bus_; }
+    HostMemory& memory() { return *memory_; }
+    DriverShim& driver() { return *driver_; }
+    TransportModel& transport() { return transport_; }
+    uint64_t frames_out() const { return frames_out_; }
+
+private:
+    void connect_crypto_to_cam();
+    void connect_observers(RunOutput* output);
+
+    SimConfig config_;
+    std::unique_ptr<RxPacketPool> pool_;
+    std::unique_ptr<CryptoEngine> crypto_;
+    TransportModel transport_;
+    sc_core::sc_fifo<RxPacket*> mac_to_parser_;
+    sc_core::sc_fifo<RxPacket*> crypto_to_wb_;
+    std::unique_ptr<SaCam> cam_;
+    std::unique_ptr<MacRx> mac_;
+    std::unique_ptr<RxPipeline> pipeline_;
+    std::unique_ptr<DescWb> wb_;
+    std::unique_ptr<HostBus> bus_;
+    std::unique_ptr<HostMemory> memory_;
+    std::unique_ptr<DriverShim> driver_;
+    uint64_t frames_out_ = 0;
+};
+
+}  // namespace ov2

@@ -1,0 +1,35 @@
+// Serves a TLM register access: 32-bit aligned words only, little-endian, one or more words per transaction.
+// Anything else is answered with TLM_ADDRESS_ERROR / TLM_BURST_ERROR, never with a crash.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include <tlm>
+
+namespace ov2 {
+
+template <typename WriteFn, typename ReadFn>
+void serve_register_access(tlm::tlm_generic_payload& trans, WriteFn write, ReadFn read) {
+    const uint64_t addr = trans.get_address();
+    const unsigned len = trans.get_data_length();
+    uint8_t* data = trans.get_data_ptr();
+    if ((addr & 3) || (len & 3) || len == 0 || trans.get_byte_enable_ptr() || addr + len > 0x1000) {
+        trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+        return;
+    }
+    for (unsigned i = 0; i < len; i += 4) {
+        const uint32_t offset = uint32_t(addr + i);
+        if (trans.is_write()) {
+            uint32_t v = 0;
+            std::memcpy(&v, data + i, 4);
+            write(offset, v);
+        } else if (trans.is_read()) {
+            const uint32_t v = read(offset);
+            std::memcpy(data + i, &v, 4);
+        }
+    }
+    trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+}  // namespace ov2

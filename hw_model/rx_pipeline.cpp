@@ -1,0 +1,272 @@
+#include "rx_pipeline.h"
+
+#include <algorithm>
+
+#include "rx_parser.h"
+
+namespace ov2 {
+
+namespace {
+
+uint32_t be32(const uint8_t* p) { return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3]; }
+
+uint8_t packet_proto(const ParseResult& p) { return p.kind == L4Kind::Ah ? kIpProtoAh : kIpProtoEsp; }
+
+// Whether the SA's ESP travels in UDP/4500 (spec 2.6): the tunnel SA for the two "UDP tunnel" types, the
+// transport SA for the two "UDP transport" types.
+bool expects_udp(const CamEntry& e) {
+    const uint32_t t = e.udp_esp_encapsulation;
+    if (e.mode == SaMode::Tunnel) return t & (ndis::kUdpEspTunnel | ndis::kTransportOverUdpEspTunnel);
+    return t & (ndis::kUdpEspTransport | ndis::kUdpEspTransportOverTunnel);
+}
+
+// The ESP entry of an AH+ESP bundle may only be reached through its AH entry.
+bool is_bundle_inner_esp(const SaCamTable& cam, uint32_t index) {
+    const CamEntry& e = cam.entry(index);
+    const CamEntry& other = cam.entry(index ^ 1u);
+    return e.bundle_slot == 0 && other.valid && other.bundle_has_inner && other.handle == e.handle;
+}
+
+NicReason capability_check(const ParseResult& p, const CamEntry& e, uint32_t caps, uint32_t udp_mask) {
+    if (p.fragment) return NicReason::Fragment;
+    if (p.ip_version == 6 && !(caps & reg::kCapIpv6)) return NicReason::Ipv6NotSupported;
+    if (p.ipv4_options && !(caps & reg::kCapIpv4Options)) return NicReason::Ipv4Options;
+    if (p.ipv6_extension_headers && !(caps & reg::kCapIpv6ExtHeaders)) return NicReason::Ipv6ExtensionHeaders;
+    if (!(caps & (e.mode == SaMode::Tunnel ? reg::kCapTunnel : reg::kCapTransport)))
+        return NicReason::ModeNotSupported;
+    if (!(caps & (p.kind == L4Kind::Ah ? reg::kCapAh : reg::kCapEsp))) return NicReason::ProtocolNotSupported;
+    if (e.bundle_has_inner && !(caps & reg::kCapAhEsp)) return NicReason::ProtocolNotSupported;
+    if (p.kind == L4Kind::UdpEsp && !(udp_mask & e.udp_esp_encapsulation)) return NicReason::UdpEspNotSupported;
+    return NicReason::Processed;
+}
+
+bool protocol_matches(const ParseResult& p, const CamEntry& e, const SaCamTable& cam, uint32_t index) {
+    if (packet_proto(p) != e.proto) return false;
+    if (is_bundle_inner_esp(cam, index)) return false;  // the SA wants AH outside, the packet has only ESP
+    return expects_udp(e) == (p.kind == L4Kind::UdpEsp);
+}
+
+struct PortionOutcome {
+    CryptoStatus status = CryptoStatus::Success;
+    PortionResult esp;          // result of the ESP header, when one was decrypted (header info)
+    bool esp_decrypted = false;
+    uint8_t next_header = 0;    // what follows the innermost header of this portion
+    uint32_t payload_offset = 0, payload_end = 0;
+};
+
+// One SA bundle: AH then ESP for an AH+ESP bundle, or its single header.
+PortionOutcome run_portion(SaCamTable& cam, CryptoEngine& crypto, uint32_t index, RxPacket& pkt,
+                           const ParseResult& p, RxPathStats& stats) {
+    PortionOutcome o;
+    const CamEntry& e = cam.entry(index);
+    const bool tunnel = e.mode == SaMode::Tunnel;
+    uint8_t* buf = pkt.data.data();
+    const size_t len = pkt.data.size();
+    ++stats.portions;
+    PortionResult r = crypto.process(index, buf, len, p, tunnel);
+    if (r.status == CryptoStatus::Success && e.bundle_has_inner) {
+        const uint32_t esp_index = index ^ 1u;
+        const CamEntry& esp = cam.entry(esp_index);
+        const size_t datagram_end = size_t(p.l3_offset) + p.l3_length;
+        if (r.next_header != kIpProtoEsp || !esp.valid || esp.handle != e.handle) {
+            o.status = CryptoStatus::InvalidProtocol;
+            return o;
+        }
+        if (size_t(r.payload_offset) + 8 > datagram_end) {
+            o.status = CryptoStatus::InvalidPacketSyntax;
+            return o;
+        }
+        ParseResult inner = p;
+        inner.kind = L4Kind::Esp;
+        inner.ipsec_proto = kIpProtoEsp;
+        inner.ipsec_offset = uint16_t(r.payload_offset);
+        inner.spi = be32(buf + r.payload_offset);
+        inner.seq = be32(buf + r.payload_offset + 4);
+        if (inner.spi != esp.spi) {
+            o.status = CryptoStatus::InvalidProtocol;
+            return o;
+        }
+        ++stats.portions;
+        r = crypto.process(esp_index, buf, len, inner, tunnel);
+        o.esp = r;
+        o.esp_decrypted = r.header_info_set;
+    } else if (e.proto == kIpProtoEsp) {
+        o.esp = r;
+        o.esp_decrypted = r.header_info_set;
+    }
+    o.status = r.status;
+    o.next_header = r.next_header;
+    o.payload_offset = r.payload_offset;
+    o.payload_end = r.payload_offset + r.payload_length;
+    return o;
+}
+
+void set_header_info(Completion& cpl, const PortionOutcome& o) {
+    if (!o.esp_decrypted) return;
+    cpl.ipsec_flags |= kCplHeaderInfoSet;
+    cpl.next_header = o.esp.next_header;
+    cpl.pad_length = o.esp.pad_length;
+}
+
+}  // namespace
+
+bool decide_outer(RxPacket& pkt, SaCamTable& cam, RxPathStats& stats) {
+    auto unprocessed = [&](NicReason reason) {
+        pkt.cpl.unprocessed_reason = uint8_t(reason);
+        ++stats.unprocessed[size_t(reason)];
+        return false;
+    };
+    const ParseResult& p = pkt.parse;
+    if (!cam.offload_enabled()) return unprocessed(NicReason::OffloadDisabled);
+    switch (p.kind) {
+    case L4Kind::NotIp: return unprocessed(NicReason::NotIp);
+    case L4Kind::NotIpsec:
+        return unprocessed(p.fragment && p.ipsec_proto ? NicReason::Fragment : NicReason::NotIpsec);
+    case L4Kind::UdpNonEsp: return unprocessed(NicReason::NotIpsec);
+    case L4Kind::Malformed: return unprocessed(NicReason::Malformed);
+    default: break;
+    }
+    const std::optional<uint32_t> index = cam.lookup(p.spi, p.dst);
+    if (!index) return unprocessed(NicReason::NoSa);
+    const CamEntry& e = cam.entry(*index);
+    const NicReason outside = capability_check(p, e, cam.caps(), cam.udp_esp_mask());
+    if (outside != NicReason::Processed) return unprocessed(outside);
+
+    pkt.cam_index = int32_t(*index);
+    pkt.cpl.handle = e.handle;
+    pkt.cpl.seq_low = p.seq;
+    pkt.cpl.ipsec_flags |= p.kind == L4Kind::Ah ? kCplAh : kCplEsp;
+    // Checked without running the crypto: the headers themselves are wrong for this SA.
+    auto checked = [&](CryptoStatus status) {
+        pkt.cpl.ipsec_flags |= kCplCryptoDone;
+        pkt.cpl.crypto_status = uint8_t(status);
+        ++stats.crypto_done;
+        ++stats.status[size_t(status)];
+        return false;
+    };
+    if (!protocol_matches(p, e, cam, *index)) return checked(CryptoStatus::InvalidProtocol);
+    if (p.syntax_error) return checked(CryptoStatus::InvalidPacketSyntax);
+    return true;
+}
+
+void process_ipsec(RxPacket& pkt, SaCamTable& cam, CryptoEngine& crypto, RxPathStats& stats) {
+    Completion& cpl = pkt.cpl;
+    const uint32_t outer_index = uint32_t(pkt.cam_index);
+    const bool outer_tunnel = cam.entry(outer_index).mode == SaMode::Tunnel;
+    PortionOutcome outer = run_portion(cam, crypto, outer_index, pkt, pkt.parse, stats);
+    cpl.ipsec_flags |= kCplCryptoDone;
+    cpl.crypto_status = uint8_t(outer.status);
+    set_header_info(cpl, outer);
+    ++stats.crypto_done;
+
+    const bool inner_ip = outer.next_header == 4 || outer.next_header == 41;
+    if (outer.status == CryptoStatus::Success && outer_tunnel && inner_ip &&
+        (cam.caps() & reg::kCapTransportTunnel)) {
+        const ParseResult inner = parse_ip(pkt.data.data(), outer.payload_end, outer.payload_offset);
+        if (inner.kind == L4Kind::Esp || inner.kind == L4Kind::Ah || inner.kind == L4Kind::UdpEsp) {
+            ++stats.inner_lookups;
+            const std::optional<uint32_t> index = cam.lookup(inner.spi, inner.dst);
+            const bool usable = index && cam.entry(*index).mode == SaMode::Transport &&
+                                capability_check(inner, cam.entry(*index), cam.caps(), cam.udp_esp_mask()) ==
+                                    NicReason::Processed;
+            if (!usable) {
+                ++stats.inner_misses;  // the stack checks the transport portion in software
+            } else {
+                cpl.ipsec_flags |= kCplNextCryptoDone;
+                cpl.inner_handle = cam.entry(*index).handle;
+                ++stats.next_crypto_done;
+                if (!protocol_matches(inner, cam.entry(*index), cam, *index)) {
+                    cpl.crypto_status = uint8_t(CryptoStatus::InvalidProtocol);
+                } else {
+                    const PortionOutcome in = run_portion(cam, crypto, *index, pkt, inner, stats);
+                    cpl.crypto_status = uint8_t(in.status);
+                    set_header_info(cpl, in);
+                }
+            }
+        }
+    }
+    ++stats.status[cpl.crypto_status & 7];
+}
+
+uint32_t crypto_busy_cycles(const TimingParams& t, const CamEntry& e, size_t bytes) {
+    auto cycles = [bytes](uint32_t per_cycle) { return uint32_t((bytes + per_cycle - 1) / per_cycle); };
+    if (is_gcm_encryption(e.enc_alg) || is_gmac_auth(e.auth_alg)) return cycles(t.crypto_gcm_bytes_per_cycle);
+    uint32_t busy = 1;
+    if (is_cbc_encryption(e.enc_alg)) busy = std::max(busy, cycles(t.crypto_cbc_bytes_per_cycle));
+    if (e.auth_alg != ndis::kAuthNone) busy = std::max(busy, cycles(t.crypto_hmac_bytes_per_cycle));
+    return busy;
+}
+
+uint32_t crypto_latency_cycles(const TimingParams& t, const CamEntry& e) {
+    if (is_gcm_encryption(e.enc_alg) || is_gmac_auth(e.auth_alg)) return t.crypto_gcm_latency_cycles;
+    if (e.auth_alg != ndis::kAuthNone) return t.crypto_hmac_latency_cycles;
+    return t.crypto_gcm_latency_cycles;  // CBC alone: the same AES round pipeline
+}
+
+// ---- SystemC stages -------------------------------------------------------------------------------------
+
+RxPipeline::RxPipeline(sc_core::sc_module_name name, const TimingParams& timing, SaCamTable& cam,
+                       CryptoEngine& crypto)
+    : sc_module(name), in("in"), out("out"), timing_(timing), cam_(cam), crypto_(crypto),
+      parsed_("parsed", int(timing.stage_fifo_depth)), looked_up_("looked_up", int(timing.stage_fifo_depth)),
+      lane_free_ps_(timing.crypto_lanes, 0) {
+    SC_HAS_PROCESS(RxPipeline);
+    SC_THREAD(parser_stage);
+    SC_THREAD(cam_stage);
+    SC_THREAD(crypto_stage);
+}
+
+void RxPipeline::parser_stage() {
+    for (;;) {
+        RxPacket* pkt = in->read();
+        wait_until_ps(pkt->ready_ps);
+        pkt->parse = parse_frame(pkt->data.data(), pkt->data.size());
+        ++stats_.parser_frames;
+        if (pkt->parse.kind == L4Kind::Malformed) ++stats_.parser_malformed;
+        // The frame streams through at the datapath width; the key is ready after the parser latency.
+        const uint64_t beats = (pkt->data.size() + timing_.datapath_bytes - 1) / timing_.datapath_bytes;
+        pkt->ready_ps = now_ps() + cycles_ps(timing_.parser_latency_cycles);
+        sc_core::wait(sc_core::sc_time(double(cycles_ps(std::max<uint64_t>(beats, 1))), sc_core::SC_PS));
+        parsed_.write(pkt);
+    }
+}
+
+void RxPipeline::cam_stage() {
+    for (;;) {
+        RxPacket* pkt = parsed_.read();
+        wait_until_ps(pkt->ready_ps);
+        decide_outer(*pkt, cam_, stats_);
+        pkt->ready_ps = now_ps() + cycles_ps(timing_.cam_latency_cycles);
+        sc_core::wait(sc_core::sc_time(double(cycles_ps(1)), sc_core::SC_PS));  // one lookup a cycle
+        looked_up_.write(pkt);
+    }
+}
+
+void RxPipeline::crypto_stage() {
+    for (;;) {
+        RxPacket* pkt = looked_up_.read();
+        wait_until_ps(pkt->ready_ps);
+        uint64_t ready = now_ps() + cycles_ps(1);
+        if (pkt->cam_index >= 0 && !(pkt->cpl.ipsec_flags & kCplCryptoDone)) {
+            const CamEntry& e = cam_.entry(uint32_t(pkt->cam_index));
+            auto lane = std::min_element(lane_free_ps_.begin(), lane_free_ps_.end());
+            const uint64_t start = std::max(now_ps(), *lane);
+            const uint64_t busy = cycles_ps(crypto_busy_cycles(timing_, e, pkt->parse.l3_length));
+            uint64_t latency = cycles_ps(crypto_latency_cycles(timing_, e));
+            *lane = start + busy;
+            crypto_busy_ps_ += busy;
+            wait_until_ps(start);  // all lanes busy: the stage stalls, back-pressure builds up behind it
+            process_ipsec(*pkt, cam_, crypto_, stats_);
+            if (pkt->cpl.ipsec_flags & kCplNextCryptoDone)  // second lookup and pass for the transport portion
+                latency += cycles_ps(timing_.cam_latency_cycles) + latency;
+            ready = start + busy + latency;
+        }
+        // Completions leave in arrival order, as the lanes' results are reordered before writeback.
+        ready = std::max(ready, last_crypto_ready_ps_);
+        last_crypto_ready_ps_ = ready;
+        pkt->ready_ps = ready;
+        out->write(pkt);
+    }
+}
+
+}  // namespace ov2

@@ -1,0 +1,65 @@
+// The device's receive pipeline between the MAC and descriptor writeback: the parser, SA CAM lookup and
+// crypto engine stages. Each stage is an SC_THREAD between two sc_fifo (finite: back-pressure), with an
+// issue interval it waits and a latency it carries on the packet (RxPacket::ready_ps).
+// The per-packet decisions (the NDIS receive rules) are plain functions, shared with any other timing mode.
+#pragma once
+
+#include <array>
+#include <cstdint>
+
+#include <systemc>
+
+#include "crypto_engine.h"
+#include "rx_packet.h"
+#include "sa_cam.h"
+#include "timing_params.h"
+
+namespace ov2 {
+
+struct RxPathStats {
+    std::array<uint64_t, 13> unprocessed{};  // by NicReason
+    std::array<uint64_t, 8> status{};        // by CryptoStatus, for crypto_done packets
+    uint64_t crypto_done = 0, next_crypto_done = 0, portions = 0, inner_lookups = 0, inner_misses = 0;
+    uint64_t parser_malformed = 0, parser_frames = 0;
+};
+
+// NDIS rules 1-3: offload enabled, SA for SPI + destination, packet within the capabilities. Fills
+// pkt.cam_index and, for a packet the NIC will not process, pkt.cpl.unprocessed_reason. Returns true when
+// the crypto engine has work. A protocol mismatch is decided here too (CryptoDone with INVALID_PROTOCOL).
+bool decide_outer(RxPacket& pkt, SaCamTable& cam, RxPathStats& stats);
+
+// NDIS rule 4: runs the crypto engine outside in over the outer SA (bundle), then, for a tunnel SA whose
+// inner packet carries IPsec with an offloaded transport SA, over that one too. Fills pkt.cpl.
+void process_ipsec(RxPacket& pkt, SaCamTable& cam, CryptoEngine& crypto, RxPathStats& stats);
+
+// Cycles the crypto lanes are busy with a packet of `bytes` under the entry's algorithms.
+uint32_t crypto_busy_cycles(const TimingParams& t, const CamEntry& e, size_t bytes);
+uint32_t crypto_latency_cycles(const TimingParams& t, const CamEntry& e);
+
+class RxPipeline : public sc_core::sc_module {
+public:
+    sc_core::sc_port<sc_core::sc_fifo_in_if<RxPacket*>> in;    // from the MAC
+    sc_core::sc_port<sc_core::sc_fifo_out_if<RxPacket*>> out;  // to descriptor writeback
+
+    RxPipeline(sc_core::sc_module_name name, const TimingParams& timing, SaCamTable& cam, CryptoEngine& crypto);
+    const RxPathStats& stats() const { return stats_; }
+    uint64_t crypto_busy_ps() const { return crypto_busy_ps_; }
+
+private:
+    void parser_stage();
+    void cam_stage();
+    void crypto_stage();
+    uint64_t cycles_ps(uint64_t cycles) const { return uint64_t(cycles * timing_.clock_ps()); }
+
+    const TimingParams& timing_;
+    SaCamTable& cam_;
+    CryptoEngine& crypto_;
+    sc_core::sc_fifo<RxPacket*> parsed_;
+    sc_core::sc_fifo<RxPacket*> looked_up_;
+    std::vector<uint64_t> lane_free_ps_;
+    uint64_t last_crypto_ready_ps_ = 0;
+    uint64_t crypto_busy_ps_ = 0;
+    RxPathStats stats_;
+};
+
+}  // namespace ov2

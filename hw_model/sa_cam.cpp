@@ -1,0 +1,148 @@
+#include "sa_cam.h"
+
+#include <cstring>
+
+#include "reg_access.h"
+
+namespace ov2 {
+
+SaCamTable::SaCamTable(uint32_t bundles) : entries_(size_t(bundles) * 2) {
+    by_spi_.reserve(entries_.size());
+}
+
+void SaCamTable::write_register(uint32_t offset, uint32_t value) {
+    if (offset >= reg::kSaData0 && offset < reg::kSaData0 + 4 * reg::kSaDataWords) {
+        staging_[(offset - reg::kSaData0) / 4] = value;
+        return;
+    }
+    switch (offset) {
+    case reg::kSaCtrl: ctrl_ = value; break;
+    case reg::kSaCaps: caps_ = value; break;
+    case reg::kSaAuthMask: auth_mask_ = value; break;
+    case reg::kSaEncMask: enc_mask_ = value; break;
+    case reg::kSaUdpEspMask: udp_esp_mask_ = value; break;
+    case reg::kSaCmd: execute(value); break;
+    default: break;  // writes to read-only or unmapped registers are ignored, as on real devices
+    }
+}
+
+uint32_t SaCamTable::read_register(uint32_t offset) const {
+    if (offset >= reg::kSaData0 && offset < reg::kSaData0 + 4 * reg::kSaDataWords)
+        return staging_[(offset - reg::kSaData0) / 4];
+    switch (offset) {
+    case reg::kSaCtrl: return ctrl_;
+    case reg::kSaCaps: return caps_;
+    case reg::kSaAuthMask: return auth_mask_;
+    case reg::kSaEncMask: return enc_mask_;
+    case reg::kSaUdpEspMask: return udp_esp_mask_;
+    case reg::kSaStatus: return status_;
+    case reg::kSaCapacity: return uint32_t(entries_.size());
+    default: return 0;
+    }
+}
+
+void SaCamTable::execute(uint32_t command) {
+    const uint32_t index = command & 0xFFF;
+    const uint32_t op = command >> 28;
+    status_ = 0;
+    if (index >= entries_.size()) {
+        status_ = 1;
+        ++stats_.bad_commands;
+        return;
+    }
+    CamEntry& e = entries_[index];
+    switch (op) {
+    case reg::kSaCmdWrite: {
+        CamEntry next = unpack_cam_entry(staging_);
+        if (next.enc_key_len > next.enc_key.size() || next.auth_key_len > next.auth_key.size() ||
+            (next.ip_version != 4 && next.ip_version != 6)) {
+            status_ = 1;
+            ++stats_.bad_commands;
+            return;
+        }
+        unlink(index);
+        e = next;
+        link(index);
+        ++stats_.writes;
+        break;
+    }
+    case reg::kSaCmdInvalidate:
+        unlink(index);
+        e = CamEntry{};
+        ++stats_.invalidates;
+        break;
+    case reg::kSaCmdSetSeqHi:
+        e.seq_hi = staging_[0];
+        ++stats_.seq_hi_updates;
+        break;
+    case reg::kSaCmdRead: {
+        // Key material is write-only: a read returns the entry with its keys cleared.
+        CamEntry copy = e;
+        copy.enc_key.fill(0);
+        copy.auth_key.fill(0);
+        copy.salt.fill(0);
+        staging_ = pack_cam_entry(copy);
+        return;
+    }
+    default:
+        status_ = 1;
+        ++stats_.bad_commands;
+        return;
+    }
+    if (on_entry_changed) on_entry_changed(index, e, reg::SaCmdOp(op));
+}
+
+void SaCamTable::unlink(uint32_t index) {
+    CamEntry& e = entries_[index];
+    if (!e.valid) return;
+    auto range = by_spi_.equal_range(e.spi);
+    for (auto it = range.first; it != range.second; ++it) {
+        if (it->second == index) {
+            by_spi_.erase(it);
+            break;
+        }
+    }
+    --valid_count_;
+}
+
+void SaCamTable::link(uint32_t index) {
+    const CamEntry& e = entries_[index];
+    if (!e.valid) return;
+    ++valid_count_;
+    if (e.inbound) by_spi_.emplace(e.spi, index);
+}
+
+std::optional<uint32_t> SaCamTable::lookup(uint32_t spi, const IpAddr& dst) {
+    ++stats_.lookups;
+    std::optional<uint32_t> wildcard;
+    auto range = by_spi_.equal_range(spi);
+    for (auto it = range.first; it != range.second; ++it) {
+        const CamEntry& e = entries_[it->second];
+        if (e.ip_version != dst.version) continue;
+        if (e.dst == dst) {
+            ++stats_.hits;
+            return it->second;
+        }
+        if (e.dst.is_zero() && (!wildcard || it->second < *wildcard)) wildcard = it->second;
+    }
+    if (wildcard) {
+        ++stats_.hits;
+        ++stats_.wildcard_hits;
+    } else {
+        ++stats_.misses;
+    }
+    return wildcard;
+}
+
+// ---- SystemC wrapper ------------------------------------------------------------------------------------
+
+SaCam::SaCam(sc_core::sc_module_name name, uint32_t bundles) : sc_module(name), regs("regs"), table_(bundles) {
+    regs.register_b_transport(this, &SaCam::b_transport);
+}
+
+void SaCam::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time&) {
+    serve_register_access(trans, [this](uint32_t off, uint32_t v) { table_.write_register(off, v); },
+                          [this](uint32_t off) { return table_.read_register(off); });
+}
+
+}  // namespace ov2

@@ -1,0 +1,76 @@
+// SA CAM: the table of offloaded SAs, keyed as NDIS says (SPI + destination address, the protocol then
+// checked against the entry). Programmed only through its registers (reg::kSa*), which arrive over the bus
+// on the `regs` TLM target socket. Capacity counts SA bundles; each bundle has two entries (AH + ESP).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+#include "ov2_types.h"
+
+namespace ov2 {
+
+struct SaCamStats {
+    uint64_t lookups = 0, hits = 0, misses = 0, wildcard_hits = 0;
+    uint64_t writes = 0, invalidates = 0, seq_hi_updates = 0, bad_commands = 0;
+};
+
+// Functional core: register file + table + lookup. No SystemC inside, so it is unit-testable alone.
+class SaCamTable {
+public:
+    explicit SaCamTable(uint32_t bundles);
+
+    void write_register(uint32_t offset, uint32_t value);
+    uint32_t read_register(uint32_t offset) const;
+
+    // Index of the valid inbound entry for (spi, dst); an exact destination wins over a wildcard one.
+    std::optional<uint32_t> lookup(uint32_t spi, const IpAddr& dst);
+    const CamEntry& entry(uint32_t index) const { return entries_[index]; }
+    uint32_t entries() const { return uint32_t(entries_.size()); }
+    uint32_t valid_entries() const { return valid_count_; }
+
+    bool offload_enabled() const { return ctrl_ & 1; }
+    uint32_t caps() const { return caps_; }
+    uint32_t auth_mask() const { return auth_mask_; }
+    uint32_t enc_mask() const { return enc_mask_; }
+    uint32_t udp_esp_mask() const { return udp_esp_mask_; }
+    const SaCamStats& stats() const { return stats_; }
+
+    // Called after an entry changed (written, invalidated, seq_hi updated): the crypto engine's key
+    // schedule follows the table, as hardware expands a key when it is written.
+    std::function<void(uint32_t index, const CamEntry& entry, reg::SaCmdOp op)> on_entry_changed;
+
+private:
+    void execute(uint32_t command);
+    void unlink(uint32_t index);
+    void link(uint32_t index);
+
+    std::vector<CamEntry> entries_;
+    std::unordered_multimap<uint32_t, uint32_t> by_spi_;  // spi -> entry index (valid inbound entries)
+    std::array<uint32_t, reg::kSaDataWords> staging_{};
+    uint32_t ctrl_ = 0, caps_ = 0, auth_mask_ = 0, enc_mask_ = 0, udp_esp_mask_ = 0, status_ = 0;
+    uint32_t valid_count_ = 0;
+    SaCamStats stats_;
+};
+
+// SystemC wrapper: the register target on the bus.
+class SaCam : public sc_core::sc_module {
+public:
+    tlm_utils::simple_target_socket<SaCam> regs;
+
+    SaCam(sc_core::sc_module_name name, uint32_t bundles);
+    SaCamTable& table() { return table_; }
+
+private:
+    void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+    SaCamTable table_;
+};
+
+}  // namespace ov2
