@@ -1,6 +1,7 @@
 // ov2sim command line. `ov2sim run --pcap IN.pcap --sa SA_FILE --out DIR` simulates the receive path on a
 // capture and writes, for every frame, what an IPsecOV2 miniport would have indicated.
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -128,4 +129,11 @@ int sc_main(int argc, char** argv) {
         return kExitFailure;
     }
     return 0;
+}
+
+// The SystemC banner would precede every answer of the tool; it is printed before sc_main runs, so the
+// switch is set here and SystemC is entered the way its own main() does.
+int main(int argc, char** argv) {
+    setenv("SYSTEMC_DISABLE_COPYRIGHT_MESSAGE", "1", 0);
+    return sc_core::sc_elab_and_sim(argc, argv);
 }
