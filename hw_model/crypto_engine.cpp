@@ -60,23 +60,38 @@ struct Plan {
     size_t icv_len = 0;
 };
 
-struct CbcAlgorithm { uint32_t id; const char* cipher; size_t key_len; size_t block_len; };
+struct CbcAlgorithm {
+    uint32_t id;
+    const char* cipher;
+    size_t key_len;
+    size_t block_len;
+};
 constexpr CbcAlgorithm kCbcAlgorithms[] = {
     {kEncDesCbc, "DES", 8, 8},          {kEnc3DesCbc, "TripleDES", 24, 8},
     {kEncAesCbc128, "AES-128", 16, 16}, {kEncAesCbc192, "AES-192", 24, 16},
     {kEncAesCbc256, "AES-256", 32, 16},
 };
 
-struct AesAlgorithm { uint32_t id; const char* cipher; size_t key_len; };
+struct AesAlgorithm {
+    uint32_t id;
+    const char* cipher;
+    size_t key_len;
+};
 constexpr AesAlgorithm kGcmAlgorithms[] = {
     {kEncAesGcm128, "AES-128", 16}, {kEncAesGcm192, "AES-192", 24}, {kEncAesGcm256, "AES-256", 32}};
 constexpr AesAlgorithm kGmacAlgorithms[] = {
     {kAuthAesGmac128, "AES-128", 16}, {kAuthAesGmac192, "AES-192", 24}, {kAuthAesGmac256, "AES-256", 32}};
 
 // Key lengths of RFC 2403 / 2404 / 4868; ICV lengths of the -96 / -96 / -128 truncations.
-struct HmacAlgorithm { uint32_t id; const char* mac; size_t key_len; size_t icv_len; };
-constexpr HmacAlgorithm kHmacAlgorithms[] = {
-    {kAuthMd5, "HMAC(MD5)", 16, 12}, {kAuthSha1, "HMAC(SHA-1)", 20, 12}, {kAuthSha256, "HMAC(SHA-256)", 32, 16}};
+struct HmacAlgorithm {
+    uint32_t id;
+    const char* mac;
+    size_t key_len;
+    size_t icv_len;
+};
+constexpr HmacAlgorithm kHmacAlgorithms[] = {{kAuthMd5, "HMAC(MD5)", 16, 12},
+                                             {kAuthSha1, "HMAC(SHA-1)", 20, 12},
+                                             {kAuthSha256, "HMAC(SHA-256)", 32, 16}};
 
 constexpr size_t kGmacIcvLen = 16;  // RFC 4543 defines only the full 16-byte tag
 
@@ -182,7 +197,10 @@ bool clear_ipv4_options(uint8_t* ip, size_t ihl) {
     while (off < ihl) {
         const uint8_t type = ip[off];
         if (type == kEnd) return true;
-        if (type == kNop) { ++off; continue; }
+        if (type == kNop) {
+            ++off;
+            continue;
+        }
         if (off + 2 > ihl) return false;
         const size_t optlen = ip[off + 1];
         if (optlen < 2 || off + optlen > ihl) return false;
@@ -201,10 +219,10 @@ bool clear_ipv4_options(uint8_t* ip, size_t ihl) {
 bool clear_ipv4_mutable(uint8_t* ip, size_t ah_rel) {
     const size_t ihl = size_t(ip[0] & 0x0F) * 4;
     if (ihl < 20 || ihl != ah_rel) return false;
-    ip[1] = 0;                        // TOS
-    ip[6] = ip[7] = 0;                // flags + fragment offset
-    ip[8] = 0;                        // TTL
-    ip[10] = ip[11] = 0;              // header checksum
+    ip[1] = 0;            // TOS
+    ip[6] = ip[7] = 0;    // flags + fragment offset
+    ip[8] = 0;            // TTL
+    ip[10] = ip[11] = 0;  // header checksum
     return clear_ipv4_options(ip, ihl);
 }
 
@@ -214,7 +232,10 @@ bool clear_ipv6_mutable_options(uint8_t* hdr, size_t hlen) {
     size_t off = 2;
     while (off < hlen) {
         const uint8_t type = hdr[off];
-        if (type == kPad1) { ++off; continue; }
+        if (type == kPad1) {
+            ++off;
+            continue;
+        }
         if (off + 2 > hlen) return false;
         const size_t optlen = hdr[off + 1];
         if (off + 2 + optlen > hlen) return false;
@@ -245,9 +266,9 @@ bool rearrange_routing_header(uint8_t* ip, uint8_t* rh, size_t hlen) {
 }
 
 bool clear_ipv6_mutable(uint8_t* ip, size_t ah_rel) {
-    ip[0] &= 0xF0;                  // traffic class (high nibble) ...
-    ip[1] = ip[2] = ip[3] = 0;      // ... traffic class (low nibble) and flow label
-    ip[7] = 0;                      // hop limit
+    ip[0] &= 0xF0;              // traffic class (high nibble) ...
+    ip[1] = ip[2] = ip[3] = 0;  // ... traffic class (low nibble) and flow label
+    ip[7] = 0;                  // hop limit
     uint8_t next = ip[6];
     size_t off = 40;
     while (off < ah_rel) {

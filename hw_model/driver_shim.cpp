@@ -259,6 +259,7 @@ AddSaResult DriverShim::oid_add_sa_ex(const AddSa& sa) {
     }
     ++in_use_;
     ++stats_.sa_offloaded;
+    if (!sa.name.empty()) handle_by_name_[sa.name] = handle;
     result.offload_handle = handle;
     return result;
 }
@@ -293,6 +294,8 @@ uint32_t DriverShim::oid_delete_sa(uint32_t handle) {
         const uint32_t command = ((handle - 1) * 2 + slot) | uint32_t(reg::kSaCmdInvalidate) << 28;
         mmio_write(reg::kSaCmd, &command, 1);
     }
+    auto named = handle_by_name_.find(bundles_[handle - 1].sa.name);
+    if (named != handle_by_name_.end() && named->second == handle) handle_by_name_.erase(named);
     bundles_[handle - 1] = Bundle{};
     free_handles_.push_back(handle);
     --in_use_;
@@ -320,6 +323,46 @@ uint32_t DriverShim::oid_update_sa(const UpdateSa& update) {
     }
     ++stats_.oid_failed;
     return kNdisStatusInvalidParameter;
+}
+
+uint32_t DriverShim::handle_of(const std::string& sa_name) const {
+    auto it = handle_by_name_.find(sa_name);
+    return it == handle_by_name_.end() ? 0 : it->second;
+}
+
+void DriverShim::run_scheduled_oids(uint32_t frame) {
+    while (next_event_ < scheduled_.size() && scheduled_[next_event_].before_frame <= frame) {
+        const OidEvent& e = scheduled_[next_event_++];
+        OidLogEntry log{e.before_frame, e.kind, e.sa, kNdisStatusSuccess, {}};
+        switch (e.kind) {
+        case OidEvent::Kind::AddSa: {
+            log.added = oid_add_sa(e.sas);
+            const bool any = std::any_of(log.added.begin(), log.added.end(),
+                                         [](const AddSaResult& r) { return r.offload_handle != 0; });
+            log.status = any ? kNdisStatusSuccess : kNdisStatusFailure;  // succeeds if any SA was offloaded
+            break;
+        }
+        case OidEvent::Kind::DeleteSa:
+            log.status = oid_delete_sa(handle_of(e.sa));
+            break;
+        case OidEvent::Kind::UpdateSa: {
+            const uint32_t handle = handle_of(e.sa);
+            UpdateSa u;
+            u.offload_handle = handle;
+            u.sequence_number_high_order = e.seq_hi;
+            if (e.spi_given) {
+                u.spi = e.spi;
+                u.operation = e.operation;
+            } else if (handle) {
+                u.spi = bundles_[handle - 1].sa.sec_assoc[0].spi;
+                u.operation = bundles_[handle - 1].sa.sec_assoc[0].operation;
+            }
+            log.status = oid_update_sa(u);
+            break;
+        }
+        }
+        oid_log_.push_back(std::move(log));
+    }
 }
 
 // SaDeleteReq policy (ov2sim, per SA): packet or byte lifetime reached, or a sequence number about to wrap

@@ -9,6 +9,7 @@
 #include <deque>
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <systemc>
@@ -17,6 +18,7 @@
 
 #include "host_memory.h"
 #include "host_transport.h"
+#include "oid_script.h"
 #include "ov2_types.h"
 #include "timing_params.h"
 
@@ -41,6 +43,15 @@ uint32_t make_header_info(uint8_t next_header, uint8_t pad_length, bool header_i
 std::string offload_refusal(const AddSa& sa, const Capabilities& caps);
 // The CAM entry for sec_assoc[slot] of an SA bundle with this handle.
 CamEntry make_cam_entry(const AddSa& sa, size_t slot, uint32_t handle);
+
+// One OID of the --oids script, as the miniport completed it.
+struct OidLogEntry {
+    uint32_t before_frame = 0;
+    OidEvent::Kind kind = OidEvent::Kind::AddSa;
+    std::string sa;
+    uint32_t status = 0;         // NDIS_STATUS
+    std::vector<AddSaResult> added;  // AddSa: one result per SA of the list
+};
 
 struct DriverStats {
     uint64_t oid_add_sa = 0, sa_offloaded = 0, sa_refused = 0, oid_delete_sa = 0, oid_update_sa = 0;
@@ -75,6 +86,13 @@ public:
     uint32_t oid_delete_sa(uint32_t offload_handle);
     uint32_t oid_update_sa(const UpdateSa& update);
 
+    // Scripted OIDs: run_scheduled_oids(n) completes, in the calling thread, every event due before frame n.
+    void schedule_oids(std::vector<OidEvent> events) { scheduled_ = std::move(events); }
+    void run_scheduled_oids(uint32_t frame);
+    bool has_scheduled_oids() const { return next_event_ < scheduled_.size(); }
+    const std::vector<OidLogEntry>& oid_log() const { return oid_log_; }
+    uint32_t handle_of(const std::string& sa_name) const;  // 0 = not offloaded (now)
+
     const std::vector<AddSaResult>& initial_results() const { return initial_results_; }
     const std::vector<AddSa>& initial_sas() const { return initial_sas_; }
     const DriverStats& stats() const { return stats_; }
@@ -108,6 +126,10 @@ private:
     std::vector<AddSaResult> initial_results_;
     std::vector<Bundle> bundles_;          // index = handle - 1
     std::deque<uint32_t> free_handles_;    // FIFO: a freed handle is reused as late as possible
+    std::unordered_map<std::string, uint32_t> handle_by_name_;
+    std::vector<OidEvent> scheduled_;
+    size_t next_event_ = 0;
+    std::vector<OidLogEntry> oid_log_;
     uint32_t in_use_ = 0;
     uint64_t rx_ring_ = 0, buffers_ = 0, cpl_ring_ = 0;
     uint32_t rx_size_ = 0, cpl_size_ = 0, cpl_head_ = 0, rx_tail_ = 0, next_buffer_ = 0;

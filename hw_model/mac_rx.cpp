@@ -74,6 +74,7 @@ void MacRx::run() {
     uint64_t wire_free_ps = t0_ps;
     uint64_t first_capture_ns = 0;
     while (source_.next(wire_)) {
+        if (before_frame) before_frame(frame_index_ + 1);
         RxPacket* pkt = pool_.acquire();
         pkt->reset(++frame_index_);
         pkt->data.assign(wire_.bytes.begin(), wire_.bytes.end());
@@ -107,6 +108,7 @@ void MacRx::run() {
         ++stats_.passed;
         out->write(pkt);
     }
+    if (before_frame) before_frame(UINT32_MAX);
     finished_ = true;
 }
 

@@ -49,6 +49,9 @@ public:
     sc_core::sc_port<sc_core::sc_fifo_out_if<RxPacket*>> out;
     std::function<void(const RxPacket&, MacDrop)> on_drop;  // frame leaves here: no completion follows
     std::function<void(const RxPacket&)> on_arrival;          // every frame, when its last bit arrived
+    // Called in the MAC's thread before frame n's first bit (and with n = UINT32_MAX after the last frame);
+    // may block: the wire stays idle until it returns.
+    std::function<void(uint32_t frame)> before_frame;
 
     MacRx(sc_core::sc_module_name name, const TimingParams& timing, const MacConfig& config, FrameSource& source,
           RxPacketPool& pool, const sc_core::sc_event& start);

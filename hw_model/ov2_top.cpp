@@ -52,6 +52,9 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
     bus_->cam_regs.bind(cam_->regs);
 
     transport_.delete_sa = [this](uint32_t handle) { driver_->oid_delete_sa(handle); };
+    mac_->before_frame = [this](uint32_t frame) {
+        if (driver_->has_scheduled_oids()) driver_->run_scheduled_oids(frame);
+    };
     connect_crypto_to_cam();
     connect_observers(output);
 }

@@ -2,6 +2,7 @@
 // capture and writes, for every frame, what an IPsecOV2 miniport would have indicated.
 #include <chrono>
 #include <cstdlib>
+#include <unistd.h>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -11,6 +12,7 @@
 #include <systemc>
 
 #include "input_error.h"
+#include "oid_script.h"
 #include "ov2_top.h"
 #include "pcap_io.h"
 #include "run_output.h"
@@ -51,7 +53,7 @@ private:
 };
 
 struct RunOptions {
-    std::string pcap, sa, out, config, pacing;
+    std::string pcap, sa, out, config, pacing, oids;
     std::vector<std::string> settings;
     bool fcs = false, no_offload = false, quiet = false;
 };
@@ -65,8 +67,11 @@ int run_command(const RunOptions& opt) {
     for (const std::string& s : opt.settings) ov2::apply_setting(s, config);
 
     std::vector<ov2::AddSa> sas = ov2::load_sa_file(opt.sa);
+    std::vector<ov2::OidEvent> oids;
+    if (!opt.oids.empty()) oids = ov2::load_oid_script(opt.oids);
     PcapFrameSource source(opt.pcap);
     ov2::RunOutput output(opt.out);
+    if (isatty(STDERR_FILENO)) output.enable_progress();
     ov2::RunInfo info{opt.pcap, opt.sa, 0, {}};
     if (source.reader().ethernet_synthesized())
         std::cerr << "ov2sim: note: " << opt.pcap << ": link type " << source.reader().link_type_name()
@@ -74,6 +79,7 @@ int run_command(const RunOptions& opt) {
 
     const auto t0 = std::chrono::steady_clock::now();
     ov2::Ov2System sys("ov2", config, source, std::move(sas), &output);
+    sys.driver().schedule_oids(std::move(oids));
     sys.run();
     info.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -83,6 +89,12 @@ int run_command(const RunOptions& opt) {
         if (!results[i].refused.empty())
             std::cerr << "ov2sim: warning: " << opt.sa << ": SA '" << list[i].name
                       << "' not offloaded: " << results[i].refused << "\n";
+
+    for (const ov2::OidLogEntry& e : sys.driver().oid_log())
+        if (e.status != ov2::kNdisStatusSuccess)
+            std::cerr << "ov2sim: warning: " << opt.oids << ": " << ov2::oid_event_name(e.kind) << " before frame "
+                      << e.before_frame << (e.sa.empty() ? "" : " of SA '" + e.sa + "'") << " failed (NDIS_STATUS 0x"
+                      << std::hex << e.status << std::dec << ")\n";
 
     output.close();
     ov2::write_stats_json(opt.out + "/stats.json", ov2::make_stats_json(sys, output, info));
@@ -107,6 +119,7 @@ int sc_main(int argc, char** argv) {
     run->add_option("--out", opt.out, "output directory (created if missing)")->required();
     run->add_option("--config", opt.config, "JSON configuration (timing, mac, caps, offload_enabled, sa_cam_bundles)");
     run->add_option("--set", opt.settings, "NAME=VALUE override, e.g. core_clock_mhz=250 or caps.ipv4_options=false");
+    run->add_option("--oids", opt.oids, "JSON script of ADD_SA/DELETE_SA/UPDATE_SA OIDs issued before given frames");
     run->add_option("--pacing", opt.pacing, "line (back to back at line rate, default) or capture (pcap timestamps)");
     run->add_flag("--fcs", opt.fcs, "frames in the capture end with their FCS: check and strip it");
     run->add_flag("--no-offload", opt.no_offload, "IPsec offload not enabled: every frame indicated unprocessed");

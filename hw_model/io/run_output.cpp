@@ -11,6 +11,12 @@
 namespace ov2 {
 
 namespace {
+void bump(std::map<std::string, uint64_t, std::less<>>& counts, const char* key) {
+    auto it = counts.find(key);
+    if (it == counts.end()) it = counts.emplace(key, 0).first;
+    ++it->second;
+}
+
 constexpr size_t kTimeSlots = 1 << 16;  // more than the frames that can be in flight at once
 }
 
@@ -32,27 +38,39 @@ RunOutput::~RunOutput() {
 void RunOutput::frame_arrived(const RxPacket& pkt) {
     FrameTimes& t = times(pkt.frame);
     t = FrameTimes{pkt.frame, pkt.wire_start_ps, pkt.wire_end_ps, 0};
+    if (progress_ && pkt.frame % 8192 == 0) maybe_report_progress(pkt.frame);
+}
+
+void RunOutput::maybe_report_progress(uint32_t frame) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - std::max(progress_last_, progress_start_) < std::chrono::seconds(2)) return;
+    progress_last_ = now;
+    const double wall = std::chrono::duration<double>(now - progress_start_).count();
+    std::fprintf(stderr, "ov2sim: %u frames in, %llu out, %.1f us simulated, %.0f frames/s\n", frame,
+                 static_cast<unsigned long long>(counts_.lines), double(now_ps()) / 1e6, frame / wall);
 }
 
 void RunOutput::completion_written(const RxPacket& pkt) { times(pkt.frame).completion_ps = now_ps(); }
 
-void RunOutput::write_line(const std::string& line) {
-    std::fwrite(line.data(), 1, line.size(), oob_);
+void RunOutput::finish_line() {
+    std::fwrite(line_.data(), 1, line_.size(), oob_);
+    line_.clear();
     ++counts_.lines;
 }
 
 void RunOutput::dropped(const RxPacket& pkt, MacDrop reason) {
     const FrameTimes& t = times(pkt.frame);
     ++counts_.dropped;
-    ++counts_.drops[mac_drop_name(reason)];
-    write_line(fmt::format(
+    bump(counts_.drops, mac_drop_name(reason));
+    fmt::format_to(std::back_inserter(line_),
         "{{\"frame\":{},\"indicated\":false,\"drop_reason\":\"{}\",\"crypto_done\":0,\"next_crypto_done\":0,"
         "\"sa_delete_req\":0,\"crypto_status\":0,\"crypto_status_name\":\"{}\",\"offload_handle\":0,"
         "\"inner_offload_handle\":0,\"nbl_info\":\"0x00000000\",\"header_info\":{{\"next_header\":0,"
         "\"pad_length\":0,\"header_info_set\":0}},\"stack_verdict\":\"not_indicated\",\"nic_reason\":\"dropped\","
         "\"length\":{},\"wire_start_ps\":{},\"wire_end_ps\":{},\"completion_ps\":null,\"indication_ps\":null}}\n",
         pkt.frame, mac_drop_name(reason), crypto_status_name(CryptoStatus::Success), pkt.data.size(),
-        t.wire_start_ps, t.wire_end_ps));
+        t.wire_start_ps, t.wire_end_ps);
+    finish_line();
 }
 
 void RunOutput::indicated(const IndicationEvent& ev) {
@@ -70,8 +88,8 @@ void RunOutput::indicated(const IndicationEvent& ev) {
     counts_.next_crypto_done += next;
     counts_.sa_delete_req += delete_req;
     if (done) ++counts_.status[size_t(status) & 7];
-    ++counts_.verdicts[verdict];
-    ++counts_.nic_reasons[reason];
+    bump(counts_.verdicts, verdict);
+    bump(counts_.nic_reasons, reason);
     if (t.frame == ind.frame) {
         const uint64_t latency = now - t.wire_end_ps;
         counts_.latency_sum_ps += latency;
@@ -80,7 +98,7 @@ void RunOutput::indicated(const IndicationEvent& ev) {
     }
     counts_.last_indication_ps = now;
 
-    write_line(fmt::format(
+    fmt::format_to(std::back_inserter(line_),
         "{{\"frame\":{},\"indicated\":true,\"crypto_done\":{},\"next_crypto_done\":{},\"sa_delete_req\":{},"
         "\"crypto_status\":{},\"crypto_status_name\":\"{}\",\"offload_handle\":{},\"inner_offload_handle\":{},"
         "\"nbl_info\":\"0x{:08x}\",\"header_info\":{{\"next_header\":{},\"pad_length\":{},\"header_info_set\":{}}},"
@@ -90,7 +108,8 @@ void RunOutput::indicated(const IndicationEvent& ev) {
         ind.offload_handle, done && next ? ev.cpl.inner_handle : 0, ind.nbl_info, ind.header_info & 0xFF,
         ind.header_info >> 8 & 0xFF, int(header_set), verdict, reason, ind.length,
         (ev.cpl.ipsec_flags & kCplTruncated) ? "true" : "false", t.wire_start_ps, t.wire_end_ps, t.completion_ps,
-        now));
+        now);
+    finish_line();
     pcap_.write(ind.data, ind.length, now / 1000);
 }
 

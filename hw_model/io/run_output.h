@@ -5,11 +5,14 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <map>
 #include <string>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include "driver_shim.h"
 #include "mac_rx.h"
@@ -20,7 +23,8 @@ namespace ov2 {
 struct RunCounts {
     uint64_t lines = 0, indicated = 0, dropped = 0, crypto_done = 0, next_crypto_done = 0, sa_delete_req = 0;
     std::array<uint64_t, 8> status{};
-    std::map<std::string, uint64_t> verdicts, nic_reasons, drops;
+    // Transparent comparator: counting by a const char* name allocates nothing once the key exists.
+    std::map<std::string, uint64_t, std::less<>> verdicts, nic_reasons, drops;
     uint64_t latency_sum_ps = 0, latency_max_ps = 0, latency_count = 0;
     uint64_t last_indication_ps = 0;
 };
@@ -37,6 +41,8 @@ public:
     void dropped(const RxPacket& pkt, MacDrop reason);
     void indicated(const IndicationEvent& ev);
     void close();  // flushes both files; throws InputError on a write error
+    // A progress line on stderr every two seconds of wall time (for long runs on a terminal).
+    void enable_progress() { progress_ = true; progress_start_ = std::chrono::steady_clock::now(); }
 
     const RunCounts& counts() const { return counts_; }
     const std::string& dir() const { return dir_; }
@@ -46,15 +52,19 @@ private:
         uint32_t frame = 0;
         uint64_t wire_start_ps = 0, wire_end_ps = 0, completion_ps = 0;
     };
+    void maybe_report_progress(uint32_t frame);
     FrameTimes& times(uint32_t frame) { return times_[frame % times_.size()]; }
-    void write_line(const std::string& line);
+    void finish_line();
 
     std::string dir_;
     std::FILE* oob_ = nullptr;
     std::vector<char> oob_buffer_;
+    fmt::memory_buffer line_;  // one line at a time, reused: no allocation per frame
     PcapWriter pcap_;
     std::vector<FrameTimes> times_;
     RunCounts counts_;
+    bool progress_ = false;
+    std::chrono::steady_clock::time_point progress_start_, progress_last_;
 };
 
 }  // namespace ov2

@@ -27,6 +27,26 @@ json sa_table(Ov2System& sys) {
     return sas;
 }
 
+json oid_log(Ov2System& sys) {
+    json log = json::array();
+    for (const OidLogEntry& e : sys.driver().oid_log()) {
+        json j = {{"before_frame", e.before_frame}, {"oid", oid_event_name(e.kind)},
+                  {"status", fmt::format("0x{:08x}", e.status)}};
+        if (!e.sa.empty()) j["sa"] = e.sa;
+        if (e.kind == OidEvent::Kind::AddSa) {
+            json added = json::array();
+            for (const AddSaResult& r : e.added) {
+                json a = {{"offload_handle", r.offload_handle}};
+                if (!r.refused.empty()) a["refused"] = r.refused;
+                added.push_back(a);
+            }
+            j["added"] = added;
+        }
+        log.push_back(j);
+    }
+    return log;
+}
+
 }  // namespace
 
 json make_stats_json(Ov2System& sys, const RunOutput& out, const RunInfo& info) {
@@ -80,7 +100,7 @@ json make_stats_json(Ov2System& sys, const RunOutput& out, const RunInfo& info) 
                     {"oid_update_sa", drv.oid_update_sa}, {"oid_failed", drv.oid_failed},
                     {"interrupts", drv.interrupts}, {"completions", drv.completions},
                     {"sa_delete_req_set", drv.sa_delete_req_set}, {"bundles_in_use", sys.driver().bundles_in_use()},
-                    {"sas", sa_table(sys)}}},
+                    {"sas", sa_table(sys)}, {"oid_log", oid_log(sys)}}},
         {"transport", {{"indications", tp.indications}, {"accepted", tp.accepted}, {"replay", tp.replay},
                        {"auth_failed", tp.auth_failed}, {"invalid_protocol", tp.invalid_protocol},
                        {"bad_syntax", tp.bad_syntax}, {"generic_error", tp.generic_error},

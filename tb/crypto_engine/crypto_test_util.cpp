@@ -19,7 +19,8 @@ Bytes from_hex(std::string_view hex) {
     };
     if (hex.size() % 2) throw std::invalid_argument("odd hex length");
     Bytes out(hex.size() / 2);
-    for (size_t i = 0; i < out.size(); ++i) out[i] = uint8_t(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+    for (size_t i = 0; i < out.size(); ++i)
+        out[i] = uint8_t(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
     return out;
 }
 
@@ -56,7 +57,9 @@ Bytes concat(std::initializer_list<Bytes> parts) {
 
 static bool is_ipv6_extension(uint8_t nh) { return nh == 0 || nh == 43 || nh == 60 || nh == 44; }
 
-static size_t ipv6_extension_length(uint8_t nh, const uint8_t* h) { return nh == 44 ? 8 : (size_t(h[1]) + 1) * 8; }
+static size_t ipv6_extension_length(uint8_t nh, const uint8_t* h) {
+    return nh == 44 ? 8 : (size_t(h[1]) + 1) * 8;
+}
 
 // Returns the offset of the upper-layer header and its protocol, or false when the headers do not fit.
 static bool skip_ip_headers(const Bytes& pkt, size_t l3, size_t& off, uint8_t& proto, ParseResult& p) {
@@ -134,27 +137,43 @@ size_t ip_header_length(const Bytes& pkt) {
 CipherInfo cipher_info(uint32_t enc_alg, uint8_t icv_len) {
     const std::string gcm_tag = "/GCM(" + std::to_string(icv_len ? icv_len : 16) + ")";
     switch (enc_alg) {
-        case kEncDesCbc: return {"DES/CBC/NoPadding", 8, 8, 8, false};
-        case kEnc3DesCbc: return {"TripleDES/CBC/NoPadding", 24, 8, 8, false};
-        case kEncAesCbc128: return {"AES-128/CBC/NoPadding", 16, 16, 16, false};
-        case kEncAesCbc192: return {"AES-192/CBC/NoPadding", 24, 16, 16, false};
-        case kEncAesCbc256: return {"AES-256/CBC/NoPadding", 32, 16, 16, false};
-        case kEncAesGcm128: return {"AES-128" + gcm_tag, 16, 8, 1, true};
-        case kEncAesGcm192: return {"AES-192" + gcm_tag, 24, 8, 1, true};
-        case kEncAesGcm256: return {"AES-256" + gcm_tag, 32, 8, 1, true};
-        default: return {};
+        case kEncDesCbc:
+            return {"DES/CBC/NoPadding", 8, 8, 8, false};
+        case kEnc3DesCbc:
+            return {"TripleDES/CBC/NoPadding", 24, 8, 8, false};
+        case kEncAesCbc128:
+            return {"AES-128/CBC/NoPadding", 16, 16, 16, false};
+        case kEncAesCbc192:
+            return {"AES-192/CBC/NoPadding", 24, 16, 16, false};
+        case kEncAesCbc256:
+            return {"AES-256/CBC/NoPadding", 32, 16, 16, false};
+        case kEncAesGcm128:
+            return {"AES-128" + gcm_tag, 16, 8, 1, true};
+        case kEncAesGcm192:
+            return {"AES-192" + gcm_tag, 24, 8, 1, true};
+        case kEncAesGcm256:
+            return {"AES-256" + gcm_tag, 32, 8, 1, true};
+        default:
+            return {};
     }
 }
 
 AuthInfo auth_info(uint32_t auth_alg) {
     switch (auth_alg) {
-        case kAuthMd5: return {"HMAC(MD5)", 16, 12, false};
-        case kAuthSha1: return {"HMAC(SHA-1)", 20, 12, false};
-        case kAuthSha256: return {"HMAC(SHA-256)", 32, 16, false};
-        case kAuthAesGmac128: return {"GMAC(AES-128)", 16, 16, true};
-        case kAuthAesGmac192: return {"GMAC(AES-192)", 24, 16, true};
-        case kAuthAesGmac256: return {"GMAC(AES-256)", 32, 16, true};
-        default: return {};
+        case kAuthMd5:
+            return {"HMAC(MD5)", 16, 12, false};
+        case kAuthSha1:
+            return {"HMAC(SHA-1)", 20, 12, false};
+        case kAuthSha256:
+            return {"HMAC(SHA-256)", 32, 16, false};
+        case kAuthAesGmac128:
+            return {"GMAC(AES-128)", 16, 16, true};
+        case kAuthAesGmac192:
+            return {"GMAC(AES-192)", 24, 16, true};
+        case kAuthAesGmac256:
+            return {"GMAC(AES-256)", 32, 16, true};
+        default:
+            return {};
     }
 }
 
@@ -216,8 +235,8 @@ static Bytes esp_plaintext(const EspBuild& b, size_t align) {
     return pt;
 }
 
-static Bytes esp_gcm(const CamEntry& e, const CipherInfo& c, const Bytes& hdr, const Bytes& iv, const Bytes& pt,
-                     uint64_t seq64) {
+static Bytes esp_gcm(const CamEntry& e, const CipherInfo& c, const Bytes& hdr, const Bytes& iv,
+                     const Bytes& pt, uint64_t seq64) {
     auto aead = Botan::AEAD_Mode::create_or_throw(c.botan, Botan::ENCRYPTION);
     aead->set_key(e.enc_key.data(), c.key_len);
     Bytes aad(hdr.begin(), hdr.begin() + 4);
@@ -322,7 +341,7 @@ void transit_ipv6(Bytes& pkt, size_t l3) {
     ip[1] = 0x8A;  // ... and flow label 0xA5F3C
     ip[2] = 0x5F;
     ip[3] = 0x3C;
-    ip[7] = 61;    // hop limit
+    ip[7] = 61;  // hop limit
 }
 
 size_t ah_icv_offset(const CamEntry& e) { return 12 + (auth_info(e.auth_alg).gmac ? 8 : 0); }

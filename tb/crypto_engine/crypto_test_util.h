@@ -57,7 +57,8 @@ std::string entry_name(const CamEntry& e);
 
 struct EspBuild {
     EspBuild() = default;
-    explicit EspBuild(Bytes p, uint8_t nh = 4, uint64_t seq = 1) : payload(std::move(p)), next_header(nh), seq64(seq) {}
+    explicit EspBuild(Bytes p, uint8_t nh = 4, uint64_t seq = 1)
+        : payload(std::move(p)), next_header(nh), seq64(seq) {}
     Bytes payload;
     uint8_t next_header = 4;
     uint64_t seq64 = 1;

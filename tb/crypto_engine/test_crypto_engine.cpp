@@ -5,6 +5,11 @@
 #include "alloc_counter.h"
 #include "crypto_test_util.h"
 
+// GoogleTest prints each CamEntry parameter in the test list: a short name instead of a byte dump.
+namespace ov2 {
+void PrintTo(const CamEntry& e, std::ostream* os) { *os << test::entry_name(e); }
+}  // namespace ov2
+
 namespace ov2::test {
 namespace {
 
@@ -30,9 +35,12 @@ std::string combo_name(const ::testing::TestParamInfo<Combo>& info) {
     return entry_name(entry_of(info.param)) + (info.param.ipv6 ? "_v6" : "_v4");
 }
 
+// ctest lists each parameter next to the test name: a short name instead of a byte dump.
+void PrintTo(const Combo& c, std::ostream* os) { *os << entry_name(entry_of(c)) << (c.ipv6 ? "_v6" : "_v4"); }
+
 struct Built {
     Bytes pkt;
-    Bytes payload;        // what the engine must deliver at payload_offset
+    Bytes payload;  // what the engine must deliver at payload_offset
     uint8_t next_header;
     size_t ipsec_offset;  // from the start of pkt
     size_t icv_offset;
@@ -92,7 +100,8 @@ PortionResult process(CryptoEngine& engine, Bytes& buf, bool tunnel = false, siz
 bool has_integrity(const Combo& c) { return c.proto == kIpProtoAh || c.auth != kAuthNone || c.enc & 0x38; }
 
 CryptoStatus auth_failed(const Combo& c, bool tunnel) {
-    if (c.proto == kIpProtoAh) return tunnel ? CryptoStatus::TunnelAhAuthFailed : CryptoStatus::TransportAhAuthFailed;
+    if (c.proto == kIpProtoAh)
+        return tunnel ? CryptoStatus::TunnelAhAuthFailed : CryptoStatus::TransportAhAuthFailed;
     return tunnel ? CryptoStatus::TunnelEspAuthFailed : CryptoStatus::TransportEspAuthFailed;
 }
 
@@ -108,7 +117,8 @@ std::vector<Combo> all_combos() {
                 out.push_back({kIpProtoEsp, enc, auth, 0, esn, enc == kEncAesCbc192});
         for (uint32_t enc : {kEncDesCbc, kEnc3DesCbc, kEncAesCbc128, kEncAesCbc256})
             out.push_back({kIpProtoEsp, enc, kAuthNone, 0, esn, false});
-        for (uint32_t auth : {kAuthMd5, kAuthSha1, kAuthSha256, kAuthAesGmac128, kAuthAesGmac192, kAuthAesGmac256})
+        for (uint32_t auth :
+             {kAuthMd5, kAuthSha1, kAuthSha256, kAuthAesGmac128, kAuthAesGmac192, kAuthAesGmac256})
             for (bool ipv6 : {false, true}) out.push_back({kIpProtoAh, kEncAbsent, auth, 0, esn, ipv6});
     }
     return out;
@@ -173,7 +183,8 @@ TEST_P(CryptoEngineIntegrity, CoveredByteFlipsFail) {
     const Built b = build(GetParam());
     std::vector<size_t> offsets = {b.ipsec_offset + (GetParam().proto == kIpProtoAh ? 4 : 0),
                                    b.ipsec_offset + (GetParam().proto == kIpProtoAh ? 11 : 7),
-                                   b.ipsec_offset + (GetParam().proto == kIpProtoAh ? 12 : 8), b.icv_offset - 1};
+                                   b.ipsec_offset + (GetParam().proto == kIpProtoAh ? 12 : 8),
+                                   b.icv_offset - 1};
     if (GetParam().proto == kIpProtoAh)
         offsets.insert(offsets.end(), {size_t(GetParam().ipv6 ? 8 : 12), b.ipsec_offset, b.pkt.size() - 1});
     for (size_t off : offsets) {
@@ -192,8 +203,8 @@ TEST_P(CryptoEngineIntegrity, TruncationNeverSucceeds) {
     const CamEntry e = entry_of(GetParam());
     const CipherInfo ci = cipher_info(e.enc_alg, e.icv_len);
     const size_t iv = auth_info(e.auth_alg).gmac ? 8 : ci.iv_len;
-    const size_t minimum = GetParam().proto == kIpProtoAh ? b.icv_offset + b.icv_len
-                                                          : b.ipsec_offset + 8 + iv + 2 + e.icv_len;
+    const size_t minimum =
+        GetParam().proto == kIpProtoAh ? b.icv_offset + b.icv_len : b.ipsec_offset + 8 + iv + 2 + e.icv_len;
     for (size_t n = b.ipsec_offset; n < b.pkt.size(); ++n) {
         Bytes buf(b.pkt.begin(), b.pkt.begin() + long(n));
         ParseResult p = full;
@@ -244,20 +255,36 @@ TEST(CryptoEngineInstall, RefusesWhatItCannotRun) {
     const CamEntry cbc = make_entry(kIpProtoEsp, kEncAesCbc128, kAuthSha256);
     const CamEntry ah = make_entry(kIpProtoAh, kEncAbsent, kAuthSha1);
     const std::vector<Bad> bad = {
-        {"GCM with an auth algorithm", with(gcm, [](CamEntry& e) { e.auth_alg = kAuthSha1; e.auth_key_len = 20; })},
+        {"GCM with an auth algorithm", with(gcm,
+                                            [](CamEntry& e) {
+                                                e.auth_alg = kAuthSha1;
+                                                e.auth_key_len = 20;
+                                            })},
         {"GCM ICV 4", with(gcm, [](CamEntry& e) { e.icv_len = 4; })},
         {"GCM ICV 0", with(gcm, [](CamEntry& e) { e.icv_len = 0; })},
         {"GCM-128 with a 24-byte key", with(gcm, [](CamEntry& e) { e.enc_key_len = 24; })},
         {"AES-CBC-128 with a 32-byte key", with(cbc, [](CamEntry& e) { e.enc_key_len = 32; })},
         {"HMAC-SHA256 with a 20-byte key", with(cbc, [](CamEntry& e) { e.auth_key_len = 20; })},
         {"HMAC-SHA256 with ICV 12", with(cbc, [](CamEntry& e) { e.icv_len = 12; })},
-        {"3DES with a 16-byte key", with(cbc, [](CamEntry& e) { e.enc_alg = kEnc3DesCbc; e.enc_key_len = 16; })},
-        {"CBC with GMAC", with(cbc, [](CamEntry& e) { e.auth_alg = kAuthAesGmac128; e.auth_key_len = 16; })},
+        {"3DES with a 16-byte key", with(cbc,
+                                         [](CamEntry& e) {
+                                             e.enc_alg = kEnc3DesCbc;
+                                             e.enc_key_len = 16;
+                                         })},
+        {"CBC with GMAC", with(cbc,
+                               [](CamEntry& e) {
+                                   e.auth_alg = kAuthAesGmac128;
+                                   e.auth_key_len = 16;
+                               })},
         {"NULL without integrity", make_entry(kIpProtoEsp, kEncNull, kAuthNone)},
         {"two encryption bits", with(cbc, [](CamEntry& e) { e.enc_alg = kEncAesCbc128 | kEncAesCbc256; })},
         {"unknown auth bit", with(cbc, [](CamEntry& e) { e.auth_alg = 0x40; })},
         {"AH without auth", with(ah, [](CamEntry& e) { e.auth_alg = kAuthNone; })},
-        {"AH with encryption", with(ah, [](CamEntry& e) { e.enc_alg = kEncAesCbc128; e.enc_key_len = 16; })},
+        {"AH with encryption", with(ah,
+                                    [](CamEntry& e) {
+                                        e.enc_alg = kEncAesCbc128;
+                                        e.enc_key_len = 16;
+                                    })},
         {"GMAC ICV 12", make_entry(kIpProtoAh, kEncAbsent, kAuthAesGmac128, 12)},
         {"protocol 17", with(ah, [](CamEntry& e) { e.proto = 17; })},
     };
@@ -265,7 +292,8 @@ TEST(CryptoEngineInstall, RefusesWhatItCannotRun) {
     for (const Bad& b : bad) EXPECT_FALSE(engine.install(0, b.e)) << b.why;
     EXPECT_FALSE(engine.install(2, cbc)) << "index out of range";
     Bytes buf = build_esp(cbc, false, EspBuild{pattern(20, 1)}).pkt;
-    EXPECT_EQ(process(engine, buf).status, CryptoStatus::GenericError) << "a refused install leaves the slot empty";
+    EXPECT_EQ(process(engine, buf).status, CryptoStatus::GenericError)
+        << "a refused install leaves the slot empty";
 }
 
 TEST(CryptoEngineInstall, RemoveEmptiesTheSlotAndReinstallResetsIt) {
@@ -283,9 +311,12 @@ TEST(CryptoEngineInstall, RemoveEmptiesTheSlotAndReinstallResetsIt) {
 // ---- ESP framing and trailer ------------------------------------------------------------------------------
 
 std::vector<CamEntry> trailer_entries() {
-    return {make_entry(kIpProtoEsp, kEncAesCbc128, kAuthSha1), make_entry(kIpProtoEsp, kEncAesGcm128, kAuthNone, 16),
-            make_entry(kIpProtoEsp, kEncNull, kAuthSha256), make_entry(kIpProtoEsp, kEncNull, kAuthAesGmac256),
-            make_entry(kIpProtoEsp, kEnc3DesCbc, kAuthMd5), make_entry(kIpProtoEsp, kEncDesCbc, kAuthNone)};
+    return {make_entry(kIpProtoEsp, kEncAesCbc128, kAuthSha1),
+            make_entry(kIpProtoEsp, kEncAesGcm128, kAuthNone, 16),
+            make_entry(kIpProtoEsp, kEncNull, kAuthSha256),
+            make_entry(kIpProtoEsp, kEncNull, kAuthAesGmac256),
+            make_entry(kIpProtoEsp, kEnc3DesCbc, kAuthMd5),
+            make_entry(kIpProtoEsp, kEncDesCbc, kAuthNone)};
 }
 
 PortionResult run_esp(const CamEntry& e, const EspBuild& eb) {
@@ -414,7 +445,7 @@ TEST(CryptoEngineAh, Ipv4OptionsAndMutableFields) {
         const Bytes security = {130, 11, 0xF1, 0x35, 0, 0, 0, 0, 0, 0, 7};
         const Bytes timestamp_sent(12, 0);  // mutable: counts as zero
         const Bytes timestamp_wire = {68, 12, 13, 0x01, 10, 0, 0, 1, 0xAA, 0xBB, 0xCC, 0xDD};
-        const Bytes lsrr_view(11, 0);       // mutable; its final hop 198.51.100.7 is the ICV's destination
+        const Bytes lsrr_view(11, 0);  // mutable; its final hop 198.51.100.7 is the ICV's destination
         const Bytes lsrr_wire = {131, 11, 12, 203, 0, 113, 9, 198, 51, 100, 7};
         const Bytes opts_view = concat({{1}, router_alert, security, timestamp_sent, lsrr_view, {0}});
         const Bytes opts_wire = concat({{1}, router_alert, security, timestamp_wire, lsrr_wire, {0}});
@@ -442,7 +473,8 @@ TEST(CryptoEngineAh, Ipv4OptionsAndMutableFields) {
             Bytes tampered = wire;  // router alert value, security level, LSRR final hop, source address
             tampered[off] ^= 0x04;
             fix_ipv4_checksum(tampered);
-            EXPECT_EQ(process(engine, tampered).status, CryptoStatus::TransportAhAuthFailed) << "offset " << off;
+            EXPECT_EQ(process(engine, tampered).status, CryptoStatus::TransportAhAuthFailed)
+                << "offset " << off;
         }
         Bytes bad_option = wire;
         bad_option[20 + 5 + 1] = 60;  // security option length runs past the header
@@ -484,7 +516,8 @@ TEST(CryptoEngineAh, Ipv6ExtensionHeadersAndMutableFields) {
         for (size_t off : {size_t(40 + 4), size_t(40 + 8 + 20), size_t(40 + 32 + 2), size_t(24)}) {
             Bytes tampered = wire;  // HBH immutable data, routing address, option type, destination
             tampered[off] ^= 0x01;
-            EXPECT_EQ(process(engine, tampered, true).status, CryptoStatus::TunnelAhAuthFailed) << "offset " << off;
+            EXPECT_EQ(process(engine, tampered, true).status, CryptoStatus::TunnelAhAuthFailed)
+                << "offset " << off;
         }
     }
 }
@@ -547,7 +580,8 @@ TEST(CryptoEngineBundle, AhThenEspOnTheSamePacket) {
 
     Bytes tampered = b.pkt;
     tampered[tampered.size() - 20] ^= 0x10;  // inside the ESP ciphertext: AH sees it first
-    EXPECT_EQ(engine.process(0, tampered.data(), tampered.size(), p, true).status, CryptoStatus::TunnelAhAuthFailed);
+    EXPECT_EQ(engine.process(0, tampered.data(), tampered.size(), p, true).status,
+              CryptoStatus::TunnelAhAuthFailed);
     EXPECT_EQ(engine.process(1, tampered.data(), tampered.size(), inner, true).status,
               CryptoStatus::TunnelEspAuthFailed);
 }
@@ -627,7 +661,8 @@ TEST_P(CryptoEngineEsn, SetSeqHiReplacesTheHighHalf) {
 TEST_P(CryptoEngineEsn, WrongHighHalfFailsAndNonEsnSaIgnoresIt) {
     CryptoEngine engine(1);
     ASSERT_TRUE(engine.install(0, GetParam()));
-    EXPECT_EQ(send(engine, seq(6, 1)).status, auth_failed(Combo{GetParam().proto, 0, 0, 0, true, false}, false));
+    EXPECT_EQ(send(engine, seq(6, 1)).status,
+              auth_failed(Combo{GetParam().proto, 0, 0, 0, true, false}, false));
     CamEntry plain = GetParam();
     plain.esn = false;
     plain.seq_hi = 0;
@@ -636,8 +671,9 @@ TEST_P(CryptoEngineEsn, WrongHighHalfFailsAndNonEsnSaIgnoresIt) {
     EXPECT_NE(process(engine, buf).status, CryptoStatus::Success);
     CryptoEngine plain_engine(1);
     ASSERT_TRUE(plain_engine.install(0, plain));
-    const Built b = GetParam().proto == kIpProtoAh ? build_ah(plain, false, 42, pattern(20, 1), 17)
-                                                   : build_esp(plain, false, EspBuild{pattern(20, 1), 17, 42});
+    const Built b = GetParam().proto == kIpProtoAh
+                        ? build_ah(plain, false, 42, pattern(20, 1), 17)
+                        : build_esp(plain, false, EspBuild{pattern(20, 1), 17, 42});
     Bytes ok = b.pkt;
     const PortionResult r = process(plain_engine, ok);
     EXPECT_EQ(r.status, CryptoStatus::Success);
@@ -645,7 +681,9 @@ TEST_P(CryptoEngineEsn, WrongHighHalfFailsAndNonEsnSaIgnoresIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(All, CryptoEngineEsn, ::testing::ValuesIn(esn_entries()),
-                         [](const ::testing::TestParamInfo<CamEntry>& info) { return entry_name(info.param); });
+                         [](const ::testing::TestParamInfo<CamEntry>& info) {
+                             return entry_name(info.param);
+                         });
 
 }  // namespace
 }  // namespace ov2::test

@@ -45,7 +45,8 @@ uint32_t encryption_id(const std::string& enc, size_t key_len) {
 }
 
 // kAuthNone is a valid answer, so "not nameable" is reported separately.
-std::optional<uint32_t> authentication_id(const std::string& auth, const std::string& enc, size_t gmac_key_len) {
+std::optional<uint32_t> authentication_id(const std::string& auth, const std::string& enc,
+                                          size_t gmac_key_len) {
     if (enc == "null-aes-gmac" || auth == "aes-gmac")
         return by_key_len(gmac_key_len, kAuthAesGmac128, kAuthAesGmac192, kAuthAesGmac256);
     if (auth == "aead" || auth == "null") return kAuthNone;
@@ -75,7 +76,8 @@ std::optional<CamEntry> entry_for(const json& c) {
     e.icv_len = c.at("icv_len").get<uint8_t>();
     e.enc_alg = e.proto == kIpProtoAh ? kEncAbsent : encryption_id(enc, enc_key.size());
     const auto auth_id = authentication_id(auth, enc, gmac_esp ? enc_key.size() : auth_key.size());
-    if ((e.proto == kIpProtoEsp && e.enc_alg == 0) || !auth_id || (auth_id == 0u && (gmac_esp || auth == "aes-gmac")))
+    if ((e.proto == kIpProtoEsp && e.enc_alg == 0) || !auth_id ||
+        (auth_id == 0u && (gmac_esp || auth == "aes-gmac")))
         return std::nullopt;
     e.auth_alg = *auth_id;
     // The RFC 4543 GMAC key is the authentication algorithm's key; the vectors list it as enc_key.
@@ -233,8 +235,10 @@ TEST(CryptoEnginePublishedCoverage, EveryCaseAccountedFor) {
     const json& cases = all_cases();
     size_t no_sa = 0, not_nameable = 0;
     for (const auto& c : cases) {
-        if (is_no_sa(c)) ++no_sa;
-        else if (!entry_for(c)) ++not_nameable;
+        if (is_no_sa(c))
+            ++no_sa;
+        else if (!entry_for(c))
+            ++not_nameable;
     }
     const size_t run = runnable_case_indices().size();
     std::cout << "published vectors: " << cases.size() << " total, " << run << " run, " << no_sa
