@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
 # Installs what is missing (Debian 12 packages) and builds ov2sim (Release) into build/.
+# The compiler's output goes to build/build.log; it is shown only when the build fails.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bash "$root/scripts/setup.sh"
-cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$root/build" -j"$(nproc)" 2>&1 | grep -Ev '^\[ *[0-9]+%\]|^-- |Consolidate compiler generated dependencies' || true
-test -x "$root/build/ov2sim"
+mkdir -p "$root/build"
+log="$root/build/build.log"
+echo "ov2sim: building into $root/build (log: $log)" >&2
+if ! { cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release &&
+       cmake --build "$root/build" -j"$(nproc)"; } >"$log" 2>&1; then
+  grep -E "error|Error" "$log" | head -40 >&2 || true
+  tail -n 30 "$log" >&2
+  echo "ov2sim: build failed (full log: $log)" >&2
+  exit 1
+fi
