@@ -36,7 +36,7 @@ int hex_value(char c) {
 }  // namespace
 
 std::string quote(std::string_view text) {
-    constexpr size_t kKeyLikeHexRun = 16;
+    constexpr size_t kKeyLikeHexRun = 12;  // a 6-byte fragment; SPIs (8 digits) still show
     constexpr size_t kLongest = 48;
     if (longest_hex_run(text) >= kKeyLikeHexRun)
         return "a " + std::to_string(text.size()) + "-character value (not shown: it looks like key material)";
@@ -72,7 +72,7 @@ std::string hex32(uint32_t value) {
 
 std::string number_text(uint64_t value) {
     const std::string digits = std::to_string(value);
-    return digits.size() >= 16 ? "a " + std::to_string(digits.size()) + "-digit number" : digits;
+    return digits.size() >= 12 ? "a " + std::to_string(digits.size()) + "-digit number" : digits;
 }
 
 std::string join_or(const std::vector<std::string>& items) {

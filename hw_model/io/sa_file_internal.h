@@ -29,7 +29,7 @@ struct SaOrigin {
     throw InputError(at.where, at.field, problem, expected);
 }
 
-// User text a message may quote: short text as 'text'; long or key-like text (16+ hex digits) is described,
+// User text a message may quote: short text as 'text'; long or key-like text (12+ hex digits) is described,
 // not shown, so a key typed into the wrong field never reaches a message.
 std::string quote(std::string_view text);
 
@@ -37,7 +37,7 @@ std::string quote(std::string_view text);
 bool parse_hex(std::string_view text, std::vector<uint8_t>& out, std::string& problem);
 
 std::string hex32(uint32_t value);                    // "0x00001234"
-std::string number_text(uint64_t value);              // decimal; "a 17-digit number" when it could be a key
+std::string number_text(uint64_t value);              // decimal; "a 17-digit number" when it could be a key (12+)
 std::string join_or(const std::vector<std::string>& items);  // "a, b or c"
 const char* operation_name(IpsecOperation op);        // "esp" / "ah"
 

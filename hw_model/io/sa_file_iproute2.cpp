@@ -511,11 +511,11 @@ uint32_t aes_size_id(size_t key_bytes, uint32_t id128, uint32_t id192, uint32_t 
 
 class StateBuilder {
 public:
-    StateBuilder(const std::string& file) : file_(file) {}
+    explicit StateBuilder(const std::string& file) : file_(file) {}
 
     AddSa build(const TextState& st, SaOrigin& origin) {
         foreign_.clear();
-        foreign_has_auth_ = false;
+        auth_not_offloadable_ = false;
         AddSa sa;
         sa.name = where(file_, st.line);
         sa.replay_window = 0;  // Linux: no replay-window means no anti-replay window
@@ -600,7 +600,7 @@ private:
         encryption(*st.enc, s);
         if (st.auth) authentication(*st.auth, s);
         if (s.encryption.identifier == ndis::kEncNull && s.authentication.identifier == ndis::kAuthNone &&
-            !foreign_has_auth_)
+            !auth_not_offloadable_)
             fail(st.enc->line, "enc " + st.enc->name, "null encryption without authentication",
                  "an auth or auth-trunc algorithm (RFC 4303 section 3.2 forbids NULL/NULL)");
     }
@@ -611,7 +611,7 @@ private:
                 fail((*a)->line, (*a)->kind, "present in an AH state", "only auth or auth-trunc with proto ah");
         if (!st.auth) fail(st.line, "auth", "AH without an authentication algorithm", "auth-trunc ALGO KEY BITS or auth ALGO KEY");
         authentication(*st.auth, s);
-        if (s.authentication.identifier == ndis::kAuthNone && !foreign_has_auth_)
+        if (s.authentication.identifier == ndis::kAuthNone && !auth_not_offloadable_)
             fail(st.auth->line, st.auth->kind + " " + st.auth->name, "no authentication in an AH state",
                  "an authentication algorithm");
     }
@@ -652,7 +652,7 @@ private:
             return;
         }
         if (kForeignAuth.count(name)) {
-            foreign_has_auth_ = true;
+            auth_not_offloadable_ = true;
             return foreign(name);
         }
         const HmacInfo* h = nullptr;
@@ -664,7 +664,7 @@ private:
         if (bits == 0 || bits > h->full_bits || bits % 8)
             fail(a.line, field, std::to_string(bits) + " bits", "a multiple of 8 up to " + std::to_string(h->full_bits));
         if (bits != h->ndis_bits) {
-            foreign_has_auth_ = true;
+            auth_not_offloadable_ = true;
             return foreign(name + " truncated to " + std::to_string(bits) + " bits" +
                            (a.bits ? "" : " (the Linux default for auth)"));
         }
@@ -677,7 +677,7 @@ private:
         const uint32_t bits = a.bits.value_or(0);
         if (kForeignAead.count(a.name)) {
             s.encryption.key = a.key;
-            foreign_has_auth_ = true;
+            auth_not_offloadable_ = true;
             return foreign(a.name);
         }
         const bool gcm = a.name == "rfc4106(gcm(aes))";
@@ -725,7 +725,7 @@ private:
 
     const std::string& file_;
     std::vector<std::string> foreign_;
-    bool foreign_has_auth_ = false;
+    bool auth_not_offloadable_ = false;
 };
 
 // ---- the file -------------------------------------------------------------------------------------------

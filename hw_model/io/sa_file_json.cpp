@@ -372,31 +372,47 @@ private:
         }
     }
 
+    // A wildcard ("0.0.0.0", "::" or absent) has no version of its own in NDIS (the IPv6 flag carries it):
+    // the version comes from a specific address, else from ip_version, else from the wildcard literals.
     void read_addresses(const json& j, const std::string& ptr, AddSa& sa) {
         const std::optional<IpAddr> src = read_address(j, "src", ptr);
         const std::optional<IpAddr> dst = read_address(j, "dst", ptr);
-        std::optional<uint32_t> version;
-        if (const json* v = member(j, "ip_version")) {
-            version = static_cast<uint32_t>(as_uint(*v, ptr + "/ip_version", 6, "4 or 6"));
-            if (*version != 4 && *version != 6) fail(at(ptr + "/ip_version"), std::to_string(*version), "4 or 6");
-        }
-        if (src && dst && src->version != dst->version)
+        const std::optional<uint8_t> version = read_ip_version(j, ptr);
+        const bool src_specific = src && !src->is_zero();
+        const bool dst_specific = dst && !dst->is_zero();
+        if (src_specific && dst_specific && src->version != dst->version)
             fail(at(ptr + "/dst"), "IPv" + std::to_string(dst->version) + " but src is IPv" + std::to_string(src->version),
                  "src and dst of the same IP version");
-        const std::optional<IpAddr>& given = src ? src : dst;
-        if (given && version && *version != given->version)
-            fail(at(ptr + "/ip_version"), std::to_string(*version) + " but the addresses are IPv" +
-                                              std::to_string(given->version),
-                 "the version of src and dst (or no ip_version)");
-        if (!given && !version)
+        uint8_t v = 0;
+        if (src_specific || dst_specific) {
+            v = src_specific ? src->version : dst->version;
+            if (version && *version != v)
+                fail(at(ptr + "/ip_version"), std::to_string(*version) + " but the addresses are IPv" + std::to_string(v),
+                     "the version of src and dst (or no ip_version)");
+        } else if (version) {
+            v = *version;
+        } else if (src && dst && src->version != dst->version) {
+            fail(at(ptr + "/ip_version"), "missing and the wildcards src and dst differ in IP version",
+                 "ip_version 4 or 6");
+        } else if (src || dst) {
+            v = src ? src->version : dst->version;
+        } else {
             fail(at(ptr + "/ip_version"), "missing and both src and dst are absent",
                  "ip_version 4 or 6 when no address is given");
-        const uint8_t v = static_cast<uint8_t>(given ? given->version : *version);
+        }
         sa.src = src ? *src : IpAddr{};
         sa.dst = dst ? *dst : IpAddr{};
         sa.src.version = v;
         sa.dst.version = v;
         if (v == 6) sa.flags |= ndis::kAddSaIpv6;
+    }
+
+    std::optional<uint8_t> read_ip_version(const json& j, const std::string& ptr) const {
+        const json* v = member(j, "ip_version");
+        if (!v) return std::nullopt;
+        const uint64_t n = as_uint(*v, ptr + "/ip_version", 6, "4 or 6");
+        if (n != 4 && n != 6) fail(at(ptr + "/ip_version"), std::to_string(n), "4 or 6");
+        return static_cast<uint8_t>(n);
     }
 
     std::optional<IpAddr> read_address(const json& j, const char* key, const std::string& ptr) const {

@@ -337,6 +337,31 @@ TEST(PcapIo, WriterErrors) {
     unopened.close();
 }
 
+// pcapng, written by hand: section header, interface description (Ethernet), one enhanced packet block.
+TEST(PcapIo, PcapngIsReadToo) {
+    Bytes file;
+    auto u32 = [&](uint32_t v) { for (int i = 0; i < 4; ++i) file.push_back(uint8_t(v >> (8 * i))); };
+    auto u16 = [&](uint16_t v) { file.push_back(uint8_t(v)); file.push_back(uint8_t(v >> 8)); };
+    u32(0x0A0D0D0A); u32(28); u32(0x1A2B3C4D); u16(1); u16(0); u32(0xFFFFFFFF); u32(0xFFFFFFFF); u32(28);
+    u32(1); u32(20); u16(1); u16(0); u32(65535); u32(20);
+    const Bytes frame = pattern(62, 4);  // padded to 64 in the block
+    const uint64_t ts_us = 1700000000123456ULL;
+    u32(6); u32(32 + 64); u32(0); u32(uint32_t(ts_us >> 32)); u32(uint32_t(ts_us)); u32(62); u32(62);
+    file.insert(file.end(), frame.begin(), frame.end());
+    file.push_back(0);
+    file.push_back(0);
+    u32(32 + 64);
+    const std::string path = temp_path("one.pcapng");
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(file.data()), std::streamsize(file.size()));
+    PcapReader r(path);
+    EXPECT_EQ(r.link_type(), DLT_EN10MB);
+    Frame f;
+    ASSERT_TRUE(r.next(f));
+    EXPECT_EQ(f.bytes, frame);
+    EXPECT_EQ(f.ts_ns, ts_us * 1000);
+    EXPECT_FALSE(r.next(f));
+}
+
 TEST(PcapIo, EmptyCaptureReadsNothing) {
     const std::string path = temp_path("none.pcap");
     PcapWriter(path).close();

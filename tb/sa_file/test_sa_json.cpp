@@ -212,6 +212,21 @@ TEST(SaFileJson, DirectionAddressesAndVersions) {
     sa["src"] = "::";
     sa["dst"] = "2001:db8::2";
     EXPECT_TRUE(load_one(sa).src.is_zero());
+
+    // Wildcards take the SA's version: from the specific address, else ip_version.
+    sa = gcm_sa();
+    sa["src"] = "0.0.0.0";
+    sa["dst"] = "2001:db8::2";
+    got = load_one(sa);
+    EXPECT_EQ(got.flags, ndis::kAddSaInbound | ndis::kAddSaIpv6);
+    EXPECT_EQ(got.src.version, 6);
+    EXPECT_TRUE(got.src.is_zero());
+    sa["dst"] = "0.0.0.0";
+    sa["ip_version"] = 6;
+    got = load_one(sa);
+    EXPECT_EQ(got.flags, ndis::kAddSaInbound | ndis::kAddSaIpv6);
+    EXPECT_EQ(got.dst.version, 6);
+    EXPECT_TRUE(got.dst.is_zero());
 }
 
 TEST(SaFileJson, UdpEspEncapsulationNamesAndNumbers) {
@@ -441,6 +456,12 @@ TEST(SaFileJsonErrors, Addresses) {
               "no ip_version)");
     sa["ip_version"] = 5;
     EXPECT_EQ(json_error(sa), "sa.json:1: /sas/0/ip_version: 5; expected 4 or 6");
+    sa = gcm_sa();
+    sa["src"] = "0.0.0.0";
+    sa["dst"] = "::";
+    EXPECT_EQ(json_error(sa),
+              "sa.json:1: /sas/0/ip_version: missing and the wildcards src and dst differ in IP version; expected "
+              "ip_version 4 or 6");
 }
 
 TEST(SaFileJsonErrors, UdpEspEncapsulation) {
