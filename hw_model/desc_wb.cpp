@@ -71,6 +71,14 @@ bool DescWb::dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint
     return false;
 }
 
+// Posted writes never exceed the bus's maximum payload: larger ones go in pieces, in order.
+void DescWb::dma_write(uint64_t addr, uint8_t* data, uint32_t len) {
+    for (uint32_t off = 0; off < len; off += timing_.bus_max_payload_bytes) {
+        const uint32_t piece = std::min(timing_.bus_max_payload_bytes, len - off);
+        dma_access(tlm::TLM_WRITE_COMMAND, addr + off, data + off, piece);
+    }
+}
+
 // A buffer to write into and a completion slot to report in; both rings are full when one slot is left,
 // so that head == tail always means empty.
 void DescWb::wait_for_resources() {
@@ -91,10 +99,7 @@ void DescWb::write_frame(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_le
         pkt.cpl.ipsec_flags |= kCplTruncated;
         ++stats_.truncated;
     }
-    for (uint32_t off = 0; off < len; off += timing_.bus_max_payload_bytes) {
-        const uint32_t piece = std::min(timing_.bus_max_payload_bytes, len - off);
-        dma_access(tlm::TLM_WRITE_COMMAND, buffer_addr + off, pkt.data.data() + off, piece);
-    }
+    dma_write(buffer_addr, pkt.data.data(), len);
     pkt.cpl.length = uint16_t(len);
     stats_.dma_bytes += len;
 }
@@ -103,7 +108,7 @@ void DescWb::write_completion(RxPacket& pkt) {
     const uint64_t slot_addr = cpl_base_ + uint64_t(cpl_tail_) * Completion::kBytes;
     pkt.cpl.done = false;
     std::array<uint8_t, Completion::kBytes> record = pkt.cpl.encode();
-    dma_access(tlm::TLM_WRITE_COMMAND, slot_addr, record.data(), Completion::kBytes - 1);
+    dma_write(slot_addr, record.data(), Completion::kBytes - 1);
     uint8_t done = 1;
     dma_access(tlm::TLM_WRITE_COMMAND, slot_addr + Completion::kBytes - 1, &done, 1);
     cpl_tail_ = (cpl_tail_ + 1) % cpl_size_;

@@ -41,6 +41,7 @@ private:
     uint32_t reg_read(uint32_t offset) const;
     void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
     bool dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len);
+    void dma_write(uint64_t addr, uint8_t* data, uint32_t len);
     void wait_for_resources();
     bool next_buffer(uint64_t& addr, uint32_t& len);
     void write_frame(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_len);

@@ -400,6 +400,7 @@ void DriverShim::handle_completion(uint32_t slot) {
                                  CryptoStatus(c.crypto_status));
     ind.header_info = make_header_info(c.next_header, c.pad_length, c.ipsec_flags & kCplHeaderInfoSet);
     ind.offload_handle = crypto_done ? c.handle : 0;
+    ind.truncated = c.ipsec_flags & kCplTruncated;
     const StackVerdict verdict = transport_.on_indication(ind);
     if (on_indication) on_indication(IndicationEvent{ind, c, verdict});
     record[Completion::kBytes - 1] = 0;  // hand the slot back

@@ -11,7 +11,10 @@ HostMemory::HostMemory(sc_core::sc_module_name name, uint64_t bytes) : sc_module
 }
 
 uint64_t HostMemory::allocate(uint64_t bytes, uint64_t align) {
-    const uint64_t addr = (next_free_ + align - 1) / align * align;
+    if (align == 0 || (align & (align - 1)) || align > bytes_.size())
+        throw std::runtime_error("host memory: alignment " + std::to_string(align) +
+                                    "; expected a power of two no larger than the memory");
+    const uint64_t addr = (next_free_ + align - 1) & ~(align - 1);
     if (addr > bytes_.size() || bytes > bytes_.size() - addr)  // written so that nothing can wrap around
         throw std::runtime_error("host memory: " + std::to_string(bytes) + " bytes requested, " +
                                  std::to_string(bytes_.size() - next_free_) + " left");

@@ -16,6 +16,7 @@ const char* stack_verdict_name(StackVerdict v) {
     case StackVerdict::SoftwareIpsec: return "software_ipsec";
     case StackVerdict::NotIpsec: return "not_ipsec";
     case StackVerdict::UnknownSa: return "unknown_sa";
+    case StackVerdict::Truncated: return "truncated";
     }
     return "unknown";
 }
@@ -117,6 +118,9 @@ bool TransportModel::inner_needs_software(const Indication& ind, const ParseResu
 void TransportModel::sa_deleted(uint32_t handle) { sas_.erase(handle); }
 
 StackVerdict TransportModel::verdict_for(const Indication& ind) {
+    // A frame cut to its buffer is dropped whole: its headers may be incomplete and it must not move the
+    // replay window.
+    if (ind.truncated) return StackVerdict::Truncated;
     const bool crypto_done = ind.nbl_info & 2;
     const auto status = CryptoStatus(ind.nbl_info >> 16);
     if (!crypto_done) {
@@ -159,6 +163,7 @@ void TransportModel::count(StackVerdict v) {
     case StackVerdict::SoftwareIpsec: ++stats_.software_ipsec; break;
     case StackVerdict::NotIpsec: ++stats_.not_ipsec; break;
     case StackVerdict::UnknownSa: ++stats_.unknown_sa; break;
+    case StackVerdict::Truncated: ++stats_.truncated; break;
     }
 }
 

@@ -22,11 +22,12 @@ struct Indication {
     uint32_t nbl_info = 0;     // Receive bitfield: SaDeleteReq bit 0, CryptoDone 1, NextCryptoDone 2, status 16-31
     uint32_t header_info = 0;  // Receive: NextHeader 0-7, PadLength 8-15, HeaderInfoSet 16
     uint32_t offload_handle = 0;  // the SA the NIC checked (the stack finds it by SPI + destination itself)
+    bool truncated = false;       // cut to the receive buffer: the stack cannot use it
 };
 
 enum class StackVerdict : uint8_t {
     Accepted, Replay, AuthFailed, InvalidProtocol, BadSyntax, GenericError, DummyDropped, SoftwareIpsec, NotIpsec,
-    UnknownSa,
+    UnknownSa, Truncated,
 };
 const char* stack_verdict_name(StackVerdict v);
 
@@ -50,7 +51,7 @@ private:
 
 struct TransportStats {
     uint64_t indications = 0, accepted = 0, replay = 0, auth_failed = 0, invalid_protocol = 0, bad_syntax = 0;
-    uint64_t generic_error = 0, dummy_dropped = 0, software_ipsec = 0, not_ipsec = 0, unknown_sa = 0;
+    uint64_t generic_error = 0, dummy_dropped = 0, software_ipsec = 0, not_ipsec = 0, unknown_sa = 0, truncated = 0;
     uint64_t sa_delete_requests = 0, delete_sa_issued = 0, delete_without_pair = 0;
 };
 

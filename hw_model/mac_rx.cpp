@@ -16,6 +16,7 @@ const char* mac_drop_name(MacDrop reason) {
     case MacDrop::Oversize: return "rx_oversize";
     case MacDrop::FcsError: return "rx_fcs_error";
     case MacDrop::CaptureTruncated: return "capture_truncated";
+    case MacDrop::Missed: return "rx_missed";
     }
     return "unknown";
 }
@@ -73,43 +74,60 @@ void MacRx::run() {
     const uint64_t t0_ps = uint64_t(sc_core::sc_time_stamp().value());
     uint64_t wire_free_ps = t0_ps;
     uint64_t first_capture_ns = 0;
+    RxPacket scratch;  // stands in for a frame that finds no context: it is dropped anyway
     while (source_.next(wire_)) {
         if (before_frame) before_frame(frame_index_ + 1);
-        RxPacket* pkt = pool_.acquire();
-        pkt->reset(++frame_index_);
-        pkt->data.assign(wire_.bytes.begin(), wire_.bytes.end());
-
         uint64_t start_ps = std::max(wire_free_ps, uint64_t(sc_core::sc_time_stamp().value()));
         if (config_.pacing == Pacing::Capture) {
-            if (frame_index_ == 1) first_capture_ns = wire_.ts_ns;
+            if (frame_index_ == 0) first_capture_ns = wire_.ts_ns;
             const uint64_t offset_ns = wire_.ts_ns >= first_capture_ns ? wire_.ts_ns - first_capture_ns : 0;
             start_ps = std::max(start_ps, t0_ps + offset_ns * 1000);
         }
         const uint32_t on_wire = std::max<uint32_t>(uint32_t(wire_.bytes.size()),
                                                     config_.frames_have_fcs ? 0 : config_.min_frame_bytes);
-        pkt->wire_start_ps = start_ps;
-        pkt->wire_end_ps = start_ps + timing_.wire_time_ps(on_wire, config_.frames_have_fcs);
-        wire_free_ps = pkt->wire_end_ps;
-        sc_core::wait(sc_time(double(pkt->wire_end_ps), SC_PS) - sc_core::sc_time_stamp());
+        const uint64_t end_ps = start_ps + timing_.wire_time_ps(on_wire, config_.frames_have_fcs);
+        wire_free_ps = end_ps;
+        sc_core::wait(sc_time(double(end_ps), SC_PS) - sc_core::sc_time_stamp());
 
-        ++stats_.rx_frames;
-        stats_.rx_bytes += wire_.bytes.size();
-        if (stats_.rx_frames == 1) stats_.first_bit_ps = pkt->wire_start_ps;
-        stats_.last_bit_ps = pkt->wire_end_ps;
-        if (on_arrival) on_arrival(*pkt);
-        MacDrop reason;
-        if (!check(*pkt, wire_, reason)) {
-            if (on_drop) on_drop(*pkt, reason);
-            pool_.release(pkt);
-            continue;
-        }
-        pkt->cpl.timestamp_ps = pkt->wire_end_ps;
-        pkt->ready_ps = pkt->wire_end_ps + uint64_t(timing_.mac_latency_cycles * timing_.clock_ps());
-        ++stats_.passed;
-        out->write(pkt);
+        RxPacket* ctx = pool_.try_acquire();
+        RxPacket& pkt = ctx ? *ctx : scratch;
+        pkt.reset(++frame_index_);
+        pkt.data.assign(wire_.bytes.begin(), wire_.bytes.end());
+        pkt.wire_start_ps = start_ps;
+        pkt.wire_end_ps = end_ps;
+        receive(pkt, ctx != nullptr);
+        if (ctx && !passed_on_) pool_.release(ctx);
     }
     if (before_frame) before_frame(UINT32_MAX);
     finished_ = true;
+}
+
+// The frame's last bit has arrived: check it, then queue it for the parser if the FIFO has room.
+void MacRx::receive(RxPacket& pkt, bool have_context) {
+    passed_on_ = false;
+    ++stats_.rx_frames;
+    stats_.rx_bytes += wire_.bytes.size();
+    if (stats_.rx_frames == 1) stats_.first_bit_ps = pkt.wire_start_ps;
+    stats_.last_bit_ps = pkt.wire_end_ps;
+    if (on_arrival) on_arrival(pkt);
+    MacDrop reason;
+    if (!check(pkt, wire_, reason)) {
+        if (on_drop) on_drop(pkt, reason);
+        return;
+    }
+    const size_t bytes = pkt.data.size();
+    if (!have_context || fifo_bytes_ + bytes > timing_.mac_fifo_bytes || out->num_free() == 0) {
+        ++stats_.rx_missed;
+        if (on_drop) on_drop(pkt, MacDrop::Missed);
+        return;
+    }
+    fifo_bytes_ += bytes;
+    stats_.fifo_high_water_bytes = std::max(stats_.fifo_high_water_bytes, fifo_bytes_);
+    pkt.cpl.timestamp_ps = pkt.wire_end_ps;
+    pkt.ready_ps = pkt.wire_end_ps + uint64_t(timing_.mac_latency_cycles * timing_.clock_ps());
+    ++stats_.passed;
+    out->nb_write(&pkt);
+    passed_on_ = true;
 }
 
 }  // namespace ov2

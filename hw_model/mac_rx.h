@@ -1,8 +1,11 @@
 // MAC (receive): takes frames from the wire side (a FrameSource: pcap reader or generator), places each on
 // the wire at line rate with preamble and inter-frame gap, checks the FCS when frames carry one and counts
-// runts, oversize frames and FCS errors. Every frame it drops is reported through on_drop.
+// runts, oversize frames and FCS errors. Frames wait in a receive FIFO of mac_fifo_bytes for the parser;
+// the wire never waits, so a frame that finds the FIFO full is dropped (rx_missed), as a NIC does when the
+// host does not keep up. Every frame it drops is reported through on_drop.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <vector>
@@ -37,11 +40,12 @@ struct MacConfig {
 
 struct MacStats {
     uint64_t rx_frames = 0, rx_bytes = 0, rx_runt = 0, rx_oversize = 0, rx_fcs_errors = 0;
-    uint64_t rx_capture_truncated = 0, rx_padded = 0, passed = 0;
+    uint64_t rx_capture_truncated = 0, rx_padded = 0, passed = 0, rx_missed = 0;
+    uint64_t fifo_high_water_bytes = 0;
     uint64_t first_bit_ps = 0, last_bit_ps = 0;
 };
 
-enum class MacDrop : uint8_t { Runt, Oversize, FcsError, CaptureTruncated };
+enum class MacDrop : uint8_t { Runt, Oversize, FcsError, CaptureTruncated, Missed };
 const char* mac_drop_name(MacDrop reason);
 
 class MacRx : public sc_core::sc_module {
@@ -56,12 +60,18 @@ public:
     MacRx(sc_core::sc_module_name name, const TimingParams& timing, const MacConfig& config, FrameSource& source,
           RxPacketPool& pool, const sc_core::sc_event& start);
     const MacStats& stats() const { return stats_; }
+    void fifo_release(size_t bytes) { fifo_bytes_ -= bytes; }  // the parser took a frame out of the FIFO
+    // Frames the FIFO can hold at most (all minimum size): the depth its sc_fifo channel needs.
+    static size_t fifo_frames(const TimingParams& t, const MacConfig& c) {
+        return t.mac_fifo_bytes / std::max<uint32_t>(c.min_frame_bytes, 1) + 1;
+    }
     bool finished() const { return finished_; }
     uint32_t frames_seen() const { return frame_index_; }
 
 private:
     void run();
     bool check(RxPacket& pkt, const WireFrame& wire, MacDrop& reason);
+    void receive(RxPacket& pkt, bool have_context);
 
     const TimingParams& timing_;
     MacConfig config_;
@@ -71,6 +81,8 @@ private:
     WireFrame wire_;
     MacStats stats_;
     uint32_t frame_index_ = 0;
+    uint64_t fifo_bytes_ = 0;
+    bool passed_on_ = false;
     bool finished_ = false;
 };
 

@@ -8,9 +8,10 @@ namespace ov2 {
 
 namespace {
 
-size_t pool_size(const TimingParams& t) {
-    // Every place a frame can wait inside the device, plus one being written back and the crypto lanes.
-    return size_t(t.stage_fifo_depth) * 4 + t.crypto_lanes + 8;
+size_t pool_size(const TimingParams& t, const MacConfig& mac) {
+    // Every place a frame can wait inside the device: the MAC's FIFO full of minimum-size frames, the
+    // stage FIFOs, the crypto lanes and the frame being written back.
+    return MacRx::fifo_frames(t, mac) + size_t(t.stage_fifo_depth) * 3 + t.crypto_lanes + 8;
 }
 
 uint64_t host_memory_bytes(const TimingParams& t) {
@@ -23,14 +24,14 @@ uint64_t host_memory_bytes(const TimingParams& t) {
 Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, FrameSource& source,
                      std::vector<AddSa> sas, RunOutput* output)
     : sc_module(name), config_(config),
-      mac_to_parser_("mac_to_parser", int(config.timing.stage_fifo_depth)),
+      mac_to_parser_("mac_to_parser", int(MacRx::fifo_frames(config.timing, config.mac))),
       crypto_to_wb_("crypto_to_wb", int(config.timing.stage_fifo_depth)) {
     config_.timing.validate();
     if (config_.sa_cam_bundles == 0 || config_.sa_cam_bundles > 2048)
         throw std::invalid_argument("sa_cam_bundles: " + std::to_string(config_.sa_cam_bundles) +
                                     "; expected 1 to 2048 (the CAM index register has 12 bits)");
     const TimingParams& t = config_.timing;
-    pool_ = std::make_unique<RxPacketPool>(pool_size(t), 2048);
+    pool_ = std::make_unique<RxPacketPool>(pool_size(t, config_.mac), 2048);
     crypto_ = std::make_unique<CryptoEngine>(size_t(config_.sa_cam_bundles) * 2);
     cam_ = std::make_unique<SaCam>("sa_cam", config_.sa_cam_bundles);
     bus_ = std::make_unique<HostBus>("bus", t);
@@ -52,6 +53,7 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
     bus_->cam_regs.bind(cam_->regs);
 
     transport_.delete_sa = [this](uint32_t handle) { driver_->oid_delete_sa(handle); };
+    pipeline_->on_input_taken = [this](const RxPacket& pkt) { mac_->fifo_release(pkt.data.size()); };
     mac_->before_frame = [this](uint32_t frame) {
         if (driver_->has_scheduled_oids()) driver_->run_scheduled_oids(frame);
     };

@@ -59,6 +59,12 @@ public:
         free_.pop_back();
         return p;
     }
+    RxPacket* try_acquire() {  // nullptr when every context is in use
+        if (free_.empty()) return nullptr;
+        RxPacket* p = free_.back();
+        free_.pop_back();
+        return p;
+    }
     void release(RxPacket* p) {
         free_.push_back(p);
         released_.notify(sc_core::SC_ZERO_TIME);

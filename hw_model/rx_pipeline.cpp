@@ -219,6 +219,7 @@ RxPipeline::RxPipeline(sc_core::sc_module_name name, const TimingParams& timing,
 void RxPipeline::parser_stage() {
     for (;;) {
         RxPacket* pkt = in->read();
+        if (on_input_taken) on_input_taken(*pkt);
         wait_until_ps(pkt->ready_ps);
         pkt->parse = parse_frame(pkt->data.data(), pkt->data.size());
         ++stats_.parser_frames;

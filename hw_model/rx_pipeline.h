@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 
 #include <systemc>
 
@@ -43,6 +44,7 @@ public:
 
     RxPipeline(sc_core::sc_module_name name, const TimingParams& timing, SaCamTable& cam, CryptoEngine& crypto);
     const RxPathStats& stats() const { return stats_; }
+    std::function<void(const RxPacket&)> on_input_taken;  // the parser took a frame out of the MAC's FIFO
     uint64_t crypto_busy_ps() const { return crypto_busy_ps_; }
 
 private:

@@ -36,6 +36,7 @@ const ParamRef kParams[] = {
     {"desc_prefetch", nullptr, &TimingParams::desc_prefetch},
     {"host_irq_latency_ns", &TimingParams::host_irq_latency_ns},
     {"host_per_packet_ns", &TimingParams::host_per_packet_ns},
+    {"mac_fifo_bytes", nullptr, &TimingParams::mac_fifo_bytes},
     {"stage_fifo_depth", nullptr, &TimingParams::stage_fifo_depth},
     {"rx_ring_entries", nullptr, &TimingParams::rx_ring_entries},
     {"rx_buffer_bytes", nullptr, &TimingParams::rx_buffer_bytes},
@@ -106,8 +107,14 @@ void TimingParams::validate() const {
     positive("bus_max_payload_bytes", bus_max_payload_bytes);
     positive("stage_fifo_depth", stage_fifo_depth);
     positive("desc_prefetch", desc_prefetch);
-    positive("rx_ring_entries", rx_ring_entries);
-    positive("cpl_ring_entries", cpl_ring_entries);
+    // Both rings keep one slot empty (head == tail means empty): a ring needs two entries to hold one.
+    if (rx_ring_entries < 2 || cpl_ring_entries < 2)
+        throw std::invalid_argument("timing parameters rx_ring_entries/cpl_ring_entries: " +
+                                    std::to_string(std::min(rx_ring_entries, cpl_ring_entries)) +
+                                    "; expected at least 2 (one slot always stays empty)");
+    if (mac_fifo_bytes < 2048)
+        throw std::invalid_argument("timing parameter mac_fifo_bytes: " + std::to_string(mac_fifo_bytes) +
+                                    "; expected at least 2048 (one full-size frame)");
     if (rx_buffer_bytes < 64)
         throw std::invalid_argument("timing parameter rx_buffer_bytes: " + std::to_string(rx_buffer_bytes) +
                                     "; expected at least 64");

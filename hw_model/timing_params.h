@@ -36,6 +36,8 @@ struct TimingParams {
     double host_irq_latency_ns = 1000.0;  // ns: completion written to the driver's handler running
     double host_per_packet_ns = 50.0;     // ns: miniport + stack time to indicate one packet
     // ---- queues ----
+    uint32_t mac_fifo_bytes = 262144;     // B: receive packet buffer behind the MAC; a frame that does not fit
+                                          //    when it arrives is dropped (rx_missed)
     uint32_t stage_fifo_depth = 8;        // frames: FIFO between two pipeline stages
     uint32_t rx_ring_entries = 1024;      // descriptors: posted receive buffers
     uint32_t rx_buffer_bytes = 16384;     // B: size of each posted receive buffer

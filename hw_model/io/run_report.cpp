@@ -78,7 +78,8 @@ json make_stats_json(Ov2System& sys, const RunOutput& out, const RunInfo& info) 
         {"mac", {{"rx_frames", mac.rx_frames}, {"rx_bytes", mac.rx_bytes}, {"rx_runt", mac.rx_runt},
                  {"rx_oversize", mac.rx_oversize}, {"rx_fcs_errors", mac.rx_fcs_errors},
                  {"rx_capture_truncated", mac.rx_capture_truncated}, {"rx_short_padded", mac.rx_padded},
-                 {"rx_passed", mac.passed}}},
+                 {"rx_missed", mac.rx_missed}, {"rx_passed", mac.passed},
+                 {"fifo_high_water_bytes", mac.fifo_high_water_bytes}}},
         {"parser", {{"frames", rx.parser_frames}, {"malformed", rx.parser_malformed}}},
         {"sa_cam", {{"lookups", cam.lookups}, {"hits", cam.hits}, {"misses", cam.misses},
                     {"wildcard_hits", cam.wildcard_hits}, {"entry_writes", cam.writes},
@@ -105,7 +106,7 @@ json make_stats_json(Ov2System& sys, const RunOutput& out, const RunInfo& info) 
                        {"auth_failed", tp.auth_failed}, {"invalid_protocol", tp.invalid_protocol},
                        {"bad_syntax", tp.bad_syntax}, {"generic_error", tp.generic_error},
                        {"dummy_dropped", tp.dummy_dropped}, {"software_ipsec", tp.software_ipsec},
-                       {"not_ipsec", tp.not_ipsec}, {"unknown_sa", tp.unknown_sa},
+                       {"not_ipsec", tp.not_ipsec}, {"unknown_sa", tp.unknown_sa}, {"truncated", tp.truncated},
                        {"sa_delete_requests", tp.sa_delete_requests}, {"delete_sa_issued", tp.delete_sa_issued},
                        {"delete_without_pair", tp.delete_without_pair}}},
     };

@@ -183,3 +183,13 @@ TEST(TransportModel, SaDeleteReqWithoutPairDeletesTheInboundOnly) {
     EXPECT_EQ(deleted, (std::vector<uint32_t>{2}));
     EXPECT_EQ(t.stats().delete_without_pair, 1u);
 }
+
+TEST(TransportModel, TruncatedFramesAreDroppedWithoutTouchingTheReplayWindow) {
+    TransportModel t;
+    t.sa_offloaded(1, inbound_sa(64), 0);
+    const auto f = esp_frame(5);
+    Indication cut = success(f, 1);
+    cut.truncated = true;
+    EXPECT_EQ(t.on_indication(cut), StackVerdict::Truncated);
+    EXPECT_EQ(t.on_indication(success(f, 1)), StackVerdict::Accepted);  // seq 5 still fresh
+}

@@ -17,7 +17,8 @@ TEST(TimingParams, SetByName) {
 TEST(TimingParams, EveryNameIsSettable) {
     for (const std::string& name : TimingParams::names()) {
         TimingParams t;
-        EXPECT_NO_THROW(t.set(name, name == "rx_buffer_bytes" ? "2048" : "3")) << name;
+        const bool sized = name == "rx_buffer_bytes" || name == "mac_fifo_bytes";  // minimums of 64 and 2048 B
+        EXPECT_NO_THROW(t.set(name, sized ? "4096" : "3")) << name;
     }
 }
 
