@@ -18,6 +18,18 @@ HostBus::HostBus(sc_core::sc_module_name name, const TimingParams& timing)
     SC_THREAD(commit_thread);
 }
 
+void HostBus::trace(Tracer& t) {
+    tr_wr_.attach(t, "bus.dma_wr", 1, TraceFormat::Bin);
+    tr_wr_addr_.attach(t, "bus.dma_wr_addr", 64, TraceFormat::Hex);
+    tr_wr_len_.attach(t, "bus.dma_wr_len", 32);
+    tr_rd_.attach(t, "bus.dma_rd", 1, TraceFormat::Bin);
+    tr_rd_addr_.attach(t, "bus.dma_rd_addr", 64, TraceFormat::Hex);
+    tr_rd_len_.attach(t, "bus.dma_rd_len", 32);
+    tr_posted_.attach(t, "bus.posted", 32);
+    tr_mmio_.attach(t, "bus.mmio", 1, TraceFormat::Bin);
+    tr_mmio_addr_.attach(t, "bus.mmio_addr", 32, TraceFormat::Hex);
+}
+
 tlm::tlm_response_status HostBus::forward_to_memory(tlm::tlm_command cmd, uint64_t addr, uint8_t* data,
                                                    uint32_t len) {
     tlm::tlm_generic_payload trans;
@@ -42,6 +54,7 @@ void HostBus::commit_thread() {
         forward_to_memory(tlm::TLM_WRITE_COMMAND, w.addr, w.data.data(), uint32_t(w.data.size()));
         spare_buffers_.push_back(std::move(w.data));
         posted_.pop_front();
+        tr_posted_.set(posted_.size());
     }
 }
 
@@ -72,6 +85,13 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
         w.visible_ps = link_free_ps_ + latency_ps;
         posted_.push_back(std::move(w));
         stats_.posted_high_water = std::max<uint64_t>(stats_.posted_high_water, posted_.size());
+        if (tr_wr_.on()) {  // on the link from start_ps for its transfer time
+            tr_wr_.set_at(start_ps, 1);
+            tr_wr_addr_.set_at(start_ps, trans.get_address());
+            tr_wr_len_.set_at(start_ps, len);
+            tr_wr_.set_at(link_free_ps_, 0);
+            tr_posted_.set(posted_.size());
+        }
         posted_event_.notify(sc_core::SC_ZERO_TIME);
         delay += sc_time(double(link_free_ps_ - issue_ps), SC_PS);
         trans.set_response_status(tlm::TLM_OK_RESPONSE);
@@ -80,6 +100,12 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
     // A read: request latency, then the data comes back (posted writes before it are visible by then,
     // since they were issued earlier on the same link and have the same latency).
     ++stats_.dma_reads;
+    if (tr_rd_.on()) {  // from its start on the link until the data is back
+        tr_rd_.set_at(start_ps, 1);
+        tr_rd_addr_.set_at(start_ps, trans.get_address());
+        tr_rd_len_.set_at(start_ps, len);
+        tr_rd_.set_at(link_free_ps_ + 2 * latency_ps, 0);
+    }
     sc_core::wait(sc_time(double(link_free_ps_ + 2 * latency_ps - issue_ps), SC_PS) + delay);
     delay = sc_core::SC_ZERO_TIME;
     trans.set_response_status(
@@ -89,6 +115,7 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
 void HostBus::mmio_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
     const uint64_t addr = trans.get_address();
     const uint64_t len = trans.get_data_length();
+    const uint64_t start_ps = uint64_t((sc_core::sc_time_stamp() + delay).value());
     delay += sc_time(timing_.mmio_latency_ns * 1000.0, SC_PS);
     if (addr < reg::kMmioBase || addr + len > reg::kMmioBase + reg::kMmioSize) {
         ++stats_.mmio_errors;
@@ -96,6 +123,11 @@ void HostBus::mmio_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
         return;
     }
     const uint64_t offset = addr - reg::kMmioBase;
+    if (tr_mmio_.on()) {  // the register access, for the MMIO latency the initiator waits
+        tr_mmio_.set_at(start_ps, 1);
+        tr_mmio_addr_.set_at(start_ps, offset);
+        tr_mmio_.set_at(uint64_t((sc_core::sc_time_stamp() + delay).value()), 0);
+    }
     trans.set_address(offset);
     sc_time unused = sc_core::SC_ZERO_TIME;
     if (offset < reg::kSaCtrl) wb_regs->b_transport(trans, unused);

@@ -15,6 +15,7 @@
 #include <tlm_utils/simple_target_socket.h>
 
 #include "timing_params.h"
+#include "trace.h"
 
 namespace ov2 {
 
@@ -35,6 +36,7 @@ public:
 
     HostBus(sc_core::sc_module_name name, const TimingParams& timing);
     const BusStats& stats() const { return stats_; }
+    void trace(Tracer& t);  // waveform signals (docs/waveforms.md)
 
 private:
     struct PostedWrite {
@@ -53,6 +55,7 @@ private:
     std::vector<std::vector<uint8_t>> spare_buffers_;  // reused: no allocation per write once warm
     sc_core::sc_event posted_event_;
     BusStats stats_;
+    TraceSignal tr_wr_, tr_wr_addr_, tr_wr_len_, tr_rd_, tr_rd_addr_, tr_rd_len_, tr_posted_, tr_mmio_, tr_mmio_addr_;
 };
 
 }  // namespace ov2

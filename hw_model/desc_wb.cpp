@@ -16,6 +16,15 @@ DescWb::DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacke
     regs.register_b_transport(this, &DescWb::b_transport);
     SC_HAS_PROCESS(DescWb);
     SC_THREAD(run);
+    SC_THREAD(msi_thread);
+}
+
+void DescWb::trace(Tracer& t) {
+    tr_.attach(t, "desc_wb");
+    tr_desc_fetch_.attach(t, "desc_wb.desc_fetch", 1, TraceFormat::Bin);
+    tr_cpl_slot_.attach(t, "desc_wb.cpl_slot", 32);
+    tr_cpl_done_.attach(t, "desc_wb.cpl_done", 1, TraceFormat::Bin);
+    tr_irq_.attach(t, "desc_wb.irq", 1, TraceFormat::Bin);
 }
 
 void DescWb::reg_write(uint32_t offset, uint32_t value) {
@@ -86,8 +95,12 @@ void DescWb::wait_for_resources() {
         const bool enabled = (rx_ctrl_ & 1) && rx_size_ && cpl_size_;
         const bool buffer = enabled && (desc_used_ < desc_cached_ || rx_head_ != rx_tail_);
         const bool slot = enabled && (cpl_tail_ + 1) % cpl_size_ != cpl_head_;
-        if (buffer && slot) return;
+        if (buffer && slot) {
+            tr_.stall.set(0);
+            return;
+        }
         const uint64_t from = now_ps();
+        tr_.stall.set(1);
         sc_core::wait(regs_changed_);
         (buffer ? stats_.stalled_cpl_full_ps : stats_.stalled_no_buffer_ps) += now_ps() - from;
     }
@@ -107,10 +120,12 @@ void DescWb::write_frame(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_le
 void DescWb::write_completion(RxPacket& pkt) {
     const uint64_t slot_addr = cpl_base_ + uint64_t(cpl_tail_) * Completion::kBytes;
     pkt.cpl.done = false;
+    tr_cpl_slot_.set(cpl_tail_);
     std::array<uint8_t, Completion::kBytes> record = pkt.cpl.encode();
     dma_write(slot_addr, record.data(), Completion::kBytes - 1);
     uint8_t done = 1;
     dma_access(tlm::TLM_WRITE_COMMAND, slot_addr + Completion::kBytes - 1, &done, 1);
+    tr_cpl_done_.pulse();
     cpl_tail_ = (cpl_tail_ + 1) % cpl_size_;
 }
 
@@ -120,8 +135,10 @@ bool DescWb::next_buffer(uint64_t& addr, uint32_t& len) {
         const uint32_t available = (rx_tail_ + rx_size_ - rx_head_) % rx_size_;
         const uint32_t n = std::min({timing_.desc_prefetch, available, rx_size_ - rx_head_});
         ++stats_.desc_fetches;
+        tr_desc_fetch_.set(1);
         const bool ok = dma_access(tlm::TLM_READ_COMMAND, rx_base_ + uint64_t(rx_head_) * RxDescriptor::kBytes,
                                    desc_cache_.data(), n * RxDescriptor::kBytes);
+        tr_desc_fetch_.set(0);
         rx_head_ = (rx_head_ + n) % rx_size_;
         desc_cached_ = n;
         desc_used_ = 0;
@@ -133,9 +150,19 @@ bool DescWb::next_buffer(uint64_t& addr, uint32_t& len) {
     return addr != 0;
 }
 
+void DescWb::msi_thread() {
+    for (;;) {
+        while (msi_due_ps_.empty()) sc_core::wait(msi_pending_);
+        wait_until_ps(msi_due_ps_.front());
+        msi_due_ps_.pop_front();
+        irq.notify();
+    }
+}
+
 void DescWb::run() {
     for (;;) {
         RxPacket* pkt = in->read();
+        tr_.take(pkt->frame);
         wait_until_ps(pkt->ready_ps);
         wait_for_resources();
         uint64_t buffer_addr = 0;
@@ -151,7 +178,12 @@ void DescWb::run() {
         if (on_completion) on_completion(*pkt);
         pool_.release(pkt);
         ++stats_.interrupts;
-        irq.notify(sc_core::SC_ZERO_TIME);
+        // The MSI is a posted write too, ordered behind the done byte: it reaches the host when the
+        // completion has become visible, one bus latency from now.
+        msi_due_ps_.push_back(now_ps() + uint64_t(timing_.bus_latency_ns * 1000.0));
+        msi_pending_.notify(sc_core::SC_ZERO_TIME);
+        tr_irq_.pulse();
+        tr_.done();
     }
 }
 

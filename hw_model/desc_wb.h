@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <vector>
 
@@ -16,6 +17,7 @@
 
 #include "rx_packet.h"
 #include "timing_params.h"
+#include "trace.h"
 
 namespace ov2 {
 
@@ -34,6 +36,7 @@ public:
 
     DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool);
     const DescWbStats& stats() const { return stats_; }
+    void trace(Tracer& t);  // waveform signals (docs/waveforms.md)
 
 private:
     void run();
@@ -56,7 +59,12 @@ private:
     std::vector<uint8_t> desc_cache_;                       // prefetched descriptors
     uint32_t desc_cached_ = 0, desc_used_ = 0;
     sc_core::sc_event regs_changed_;
+    std::deque<uint64_t> msi_due_ps_;  // interrupts on their way to the host, in order
+    sc_core::sc_event msi_pending_;
+    void msi_thread();
     DescWbStats stats_;
+    StageTrace tr_;
+    TraceSignal tr_desc_fetch_, tr_cpl_slot_, tr_cpl_done_, tr_irq_;
 };
 
 }  // namespace ov2

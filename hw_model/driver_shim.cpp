@@ -128,6 +128,14 @@ DriverShim::DriverShim(sc_core::sc_module_name name, const TimingParams& timing,
     SC_THREAD(isr_thread);
 }
 
+void DriverShim::trace(Tracer& t) {
+    tr_irq_.attach(t, "driver.irq", 1, TraceFormat::Bin);
+    tr_isr_.attach(t, "driver.isr", 1, TraceFormat::Bin);
+    tr_indicate_.attach(t, "driver.indicate", 1, TraceFormat::Bin);
+    tr_frame_.attach(t, "driver.frame", 32);
+    tr_nbl_info_.attach(t, "driver.nbl_info", 32, TraceFormat::Hex);
+}
+
 bool DriverShim::mmio_write(uint32_t offset, const uint32_t* words, size_t count) {
     tlm::tlm_generic_payload trans;
     sc_time delay = sc_core::SC_ZERO_TIME;
@@ -401,6 +409,9 @@ void DriverShim::handle_completion(uint32_t slot) {
     ind.header_info = make_header_info(c.next_header, c.pad_length, c.ipsec_flags & kCplHeaderInfoSet);
     ind.offload_handle = crypto_done ? c.handle : 0;
     ind.truncated = c.ipsec_flags & kCplTruncated;
+    tr_indicate_.pulse();
+    tr_frame_.set(ind.frame);
+    tr_nbl_info_.set(ind.nbl_info);
     const StackVerdict verdict = transport_.on_indication(ind);
     if (on_indication) on_indication(IndicationEvent{ind, c, verdict});
     record[Completion::kBytes - 1] = 0;  // hand the slot back
@@ -414,10 +425,13 @@ void DriverShim::isr_thread() {
     for (;;) {
         // Check the ring before sleeping: an interrupt raised while this thread was busy is not queued.
         if (!completion_ready()) {
+            tr_isr_.set(0);
             sc_core::wait(irq_);
             ++stats_.interrupts;
+            tr_irq_.pulse();
             sc_core::wait(sc_time(timing_.host_irq_latency_ns * 1000.0, SC_PS));
         }
+        tr_isr_.set(1);
         uint32_t handled = 0;
         while (completion_ready()) {
             sc_core::wait(sc_time(timing_.host_per_packet_ns * 1000.0, SC_PS));

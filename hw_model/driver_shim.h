@@ -21,6 +21,7 @@
 #include "oid_script.h"
 #include "ov2_types.h"
 #include "timing_params.h"
+#include "trace.h"
 
 namespace ov2 {
 
@@ -96,6 +97,7 @@ public:
     const std::vector<AddSaResult>& initial_results() const { return initial_results_; }
     const std::vector<AddSa>& initial_sas() const { return initial_sas_; }
     const DriverStats& stats() const { return stats_; }
+    void trace(Tracer& t);  // waveform signals (docs/waveforms.md)
     uint32_t bundles_in_use() const { return in_use_; }
 
 private:
@@ -134,6 +136,7 @@ private:
     uint64_t rx_ring_ = 0, buffers_ = 0, cpl_ring_ = 0;
     uint32_t rx_size_ = 0, cpl_size_ = 0, cpl_head_ = 0, rx_tail_ = 0, next_buffer_ = 0;
     DriverStats stats_;
+    TraceSignal tr_irq_, tr_isr_, tr_indicate_, tr_frame_, tr_nbl_info_;
 };
 
 }  // namespace ov2

@@ -37,6 +37,15 @@ MacRx::MacRx(sc_core::sc_module_name name, const TimingParams& timing, const Mac
     SC_THREAD(run);
 }
 
+void MacRx::trace(Tracer& t, const std::string& next_stage) {
+    tr_busy_.attach(t, "mac.busy", 1, TraceFormat::Bin);
+    tr_frame_.attach(t, "mac.frame", 32);
+    tr_fifo_bytes_.attach(t, "mac.fifo_bytes", 32);
+    tr_rx_missed_.attach(t, "mac.rx_missed", 1, TraceFormat::Bin);
+    tr_rx_error_.attach(t, "mac.rx_error", 1, TraceFormat::Bin);
+    tr_out_.attach(t, next_stage);
+}
+
 bool MacRx::check(RxPacket& pkt, const WireFrame& wire, MacDrop& reason) {
     if (wire.orig_len > wire.bytes.size()) {
         reason = MacDrop::CaptureTruncated;  // the capture lost bytes the NIC would have had: cannot model it
@@ -87,6 +96,12 @@ void MacRx::run() {
                                                     config_.frames_have_fcs ? 0 : config_.min_frame_bytes);
         const uint64_t end_ps = start_ps + timing_.wire_time_ps(on_wire, config_.frames_have_fcs);
         wire_free_ps = end_ps;
+        if (tr_busy_.on()) {  // on the wire from its first bit to its last
+            tr_busy_.set_at(start_ps, 1);
+            tr_frame_.set_at(start_ps, frame_index_ + 1);
+            tr_busy_.set_at(end_ps, 0);
+            tr_frame_.set_at(end_ps, 0);
+        }
         sc_core::wait(sc_time(double(end_ps), SC_PS) - sc_core::sc_time_stamp());
 
         RxPacket* ctx = pool_.try_acquire();
@@ -112,12 +127,14 @@ void MacRx::receive(RxPacket& pkt, bool have_context) {
     if (on_arrival) on_arrival(pkt);
     MacDrop reason;
     if (!check(pkt, wire_, reason)) {
+        tr_rx_error_.pulse();
         if (on_drop) on_drop(pkt, reason);
         return;
     }
     const size_t bytes = pkt.data.size();
     if (!have_context || fifo_bytes_ + bytes > timing_.mac_fifo_bytes || out->num_free() == 0) {
         ++stats_.rx_missed;
+        tr_rx_missed_.pulse();
         if (on_drop) on_drop(pkt, MacDrop::Missed);
         return;
     }
@@ -128,6 +145,8 @@ void MacRx::receive(RxPacket& pkt, bool have_context) {
     ++stats_.passed;
     out->nb_write(&pkt);
     passed_on_ = true;
+    tr_fifo_bytes_.set(fifo_bytes_);
+    tr_out_.add(1);
 }
 
 }  // namespace ov2

@@ -14,6 +14,7 @@
 
 #include "rx_packet.h"
 #include "timing_params.h"
+#include "trace.h"
 
 namespace ov2 {
 
@@ -60,7 +61,12 @@ public:
     MacRx(sc_core::sc_module_name name, const TimingParams& timing, const MacConfig& config, FrameSource& source,
           RxPacketPool& pool, const sc_core::sc_event& start);
     const MacStats& stats() const { return stats_; }
-    void fifo_release(size_t bytes) { fifo_bytes_ -= bytes; }  // the parser took a frame out of the FIFO
+    void fifo_release(size_t bytes) {  // the parser took a frame out of the FIFO
+        fifo_bytes_ -= bytes;
+        tr_fifo_bytes_.set(fifo_bytes_);
+    }
+    // Waveform signals (docs/waveforms.md): the block's own, then the input queue of the stage it feeds.
+    void trace(Tracer& t, const std::string& next_stage);
     // Frames the FIFO can hold at most (all minimum size): the depth its sc_fifo channel needs.
     static size_t fifo_frames(const TimingParams& t, const MacConfig& c) {
         return t.mac_fifo_bytes / std::max<uint32_t>(c.min_frame_bytes, 1) + 1;
@@ -84,6 +90,8 @@ private:
     uint64_t fifo_bytes_ = 0;
     bool passed_on_ = false;
     bool finished_ = false;
+    TraceSignal tr_busy_, tr_frame_, tr_fifo_bytes_, tr_rx_missed_, tr_rx_error_;
+    QueueTrace tr_out_;
 };
 
 // Ethernet FCS (CRC-32, through Botan) as it appears on the wire, little-endian.

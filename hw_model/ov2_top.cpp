@@ -84,8 +84,23 @@ void Ov2System::connect_observers(RunOutput* output) {
     wb_->on_completion = [output](const RxPacket& pkt) { output->completion_written(pkt); };
 }
 
+std::string Ov2System::enable_trace(const std::string& file) {
+    if (sc_core::sc_start_of_simulation_invoked())
+        throw std::logic_error("enable_trace: only before the simulation starts");
+    tracer_ = std::make_unique<Tracer>(resolve_vcd_path(file), name(),
+                                       uint64_t(config_.timing.clock_ps()));
+    // Declared in pipeline order: the order of the groups in the GTKWave view.
+    mac_->trace(*tracer_, "parser");
+    pipeline_->trace(*tracer_, "desc_wb");
+    wb_->trace(*tracer_);
+    bus_->trace(*tracer_);
+    driver_->trace(*tracer_);
+    return tracer_->vcd_path();
+}
+
 void Ov2System::run() {
     sc_core::sc_start();  // returns when no process has anything left to do
+    if (tracer_) tracer_->close(now_ps(), mac_->stats().first_bit_ps);  // the view: from the first frame
     if (frames_out_ != mac_->frames_seen())
         throw std::logic_error("conservation violated: " + std::to_string(mac_->frames_seen()) +
                                " frames entered, " + std::to_string(frames_out_) + " left the system");

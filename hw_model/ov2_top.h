@@ -21,6 +21,7 @@
 #include "rx_pipeline.h"
 #include "sa_cam.h"
 #include "timing_params.h"
+#include "trace.h"
 
 namespace ov2 {
 
@@ -40,6 +41,12 @@ public:
 
     // Runs until every frame of the source has left the system (indicated or dropped).
     void run();
+
+    // Waveform output: before run(), makes the run write a VCD of the pipeline to resolve_vcd_path(file)
+    // and a GTKWave save file beside it (docs/waveforms.md). Returns the VCD's path. Tracing records
+    // changes only: it waits for nothing and notifies nothing, so results are the same without it.
+    std::string enable_trace(const std::string& file);
+    const Tracer* tracer() const { return tracer_.get(); }
 
     const SimConfig& config() const { return config_; }
     MacRx& mac() { return *mac_; }
@@ -70,6 +77,7 @@ private:
     std::unique_ptr<HostBus> bus_;
     std::unique_ptr<HostMemory> memory_;
     std::unique_ptr<DriverShim> driver_;
+    std::unique_ptr<Tracer> tracer_;
     uint64_t frames_out_ = 0;
 };
 

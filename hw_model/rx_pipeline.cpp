@@ -110,7 +110,8 @@ void set_header_info(Completion& cpl, const PortionOutcome& o) {
 
 }  // namespace
 
-bool decide_outer(RxPacket& pkt, SaCamTable& cam, RxPathStats& stats) {
+bool decide_outer(RxPacket& pkt, SaCamTable& cam, RxPathStats& stats, int32_t* lookup) {
+    if (lookup) *lookup = -2;
     auto unprocessed = [&](NicReason reason) {
         pkt.cpl.unprocessed_reason = uint8_t(reason);
         ++stats.unprocessed[size_t(reason)];
@@ -127,6 +128,7 @@ bool decide_outer(RxPacket& pkt, SaCamTable& cam, RxPathStats& stats) {
     default: break;
     }
     const std::optional<uint32_t> index = cam.lookup(p.spi, p.dst);
+    if (lookup) *lookup = index ? int32_t(*index) : -1;
     if (!index) return unprocessed(NicReason::NoSa);
     const CamEntry& e = cam.entry(*index);
     const NicReason outside = capability_check(p, e, cam.caps(), cam.udp_esp_mask());
@@ -214,11 +216,30 @@ RxPipeline::RxPipeline(sc_core::sc_module_name name, const TimingParams& timing,
     SC_THREAD(parser_stage);
     SC_THREAD(cam_stage);
     SC_THREAD(crypto_stage);
+    SC_THREAD(crypto_retire);
+}
+
+void RxPipeline::trace(Tracer& t, const std::string& next_stage) {
+    tr_parser_.attach(t, "parser");
+    tr_cam_.attach(t, "cam");
+    tr_lookup_.attach(t, "cam.lookup", 1, TraceFormat::Bin);
+    tr_hit_.attach(t, "cam.hit", 1, TraceFormat::Bin);
+    tr_entry_.attach(t, "cam.entry", 32);
+    tr_crypto_.attach(t, "crypto");
+    tr_reorder_.attach(t, "crypto.reorder", 32);
+    tr_lane_busy_.resize(lane_free_ps_.size());
+    tr_lane_frame_.resize(lane_free_ps_.size());
+    for (size_t i = 0; i < lane_free_ps_.size(); ++i) {
+        tr_lane_busy_[i].attach(t, "crypto.lane" + std::to_string(i) + ".busy", 1, TraceFormat::Bin);
+        tr_lane_frame_[i].attach(t, "crypto.lane" + std::to_string(i) + ".frame", 32);
+    }
+    tr_out_.attach(t, next_stage);
 }
 
 void RxPipeline::parser_stage() {
     for (;;) {
         RxPacket* pkt = in->read();
+        tr_parser_.take(pkt->frame);
         if (on_input_taken) on_input_taken(*pkt);
         wait_until_ps(pkt->ready_ps);
         pkt->parse = parse_frame(pkt->data.data(), pkt->data.size());
@@ -228,24 +249,41 @@ void RxPipeline::parser_stage() {
         const uint64_t beats = (pkt->data.size() + timing_.datapath_bytes - 1) / timing_.datapath_bytes;
         pkt->ready_ps = now_ps() + cycles_ps(timing_.parser_latency_cycles);
         sc_core::wait(sc_core::sc_time(double(cycles_ps(std::max<uint64_t>(beats, 1))), sc_core::SC_PS));
+        if (tr_parser_.on() && parsed_.num_free() == 0) tr_parser_.stall.set(1);
         parsed_.write(pkt);
+        tr_parser_.done();
+        tr_cam_.in.add(1);
     }
 }
 
 void RxPipeline::cam_stage() {
     for (;;) {
         RxPacket* pkt = parsed_.read();
+        tr_cam_.take(pkt->frame);
         wait_until_ps(pkt->ready_ps);
-        decide_outer(*pkt, cam_, stats_);
+        int32_t lookup = -2;
+        decide_outer(*pkt, cam_, stats_, &lookup);
+        if (tr_cam_.on() && lookup != -2) {  // the lookup cycle, and whether it matched
+            const uint64_t now = now_ps(), end = now + cycles_ps(1);
+            tr_lookup_.set_at(now, 1);
+            tr_lookup_.set_at(end, 0);
+            tr_hit_.set_at(now, lookup >= 0);
+            tr_hit_.set_at(end, 0);
+            if (lookup >= 0) tr_entry_.set_at(now, uint32_t(lookup));
+        }
         pkt->ready_ps = now_ps() + cycles_ps(timing_.cam_latency_cycles);
         sc_core::wait(sc_core::sc_time(double(cycles_ps(1)), sc_core::SC_PS));  // one lookup a cycle
+        if (tr_cam_.on() && looked_up_.num_free() == 0) tr_cam_.stall.set(1);
         looked_up_.write(pkt);
+        tr_cam_.done();
+        tr_crypto_.in.add(1);
     }
 }
 
 void RxPipeline::crypto_stage() {
     for (;;) {
         RxPacket* pkt = looked_up_.read();
+        tr_crypto_.take(pkt->frame);
         wait_until_ps(pkt->ready_ps);
         uint64_t ready = now_ps() + cycles_ps(1);
         if (pkt->cam_index >= 0 && !(pkt->cpl.ipsec_flags & kCplCryptoDone)) {
@@ -256,7 +294,16 @@ void RxPipeline::crypto_stage() {
             uint64_t latency = cycles_ps(crypto_latency_cycles(timing_, e));
             *lane = start + busy;
             crypto_busy_ps_ += busy;
+            if (tr_crypto_.on()) {  // the lane holds the frame from start to start + busy
+                const size_t i = size_t(lane - lane_free_ps_.begin());
+                tr_lane_busy_[i].set_at(start, 1);
+                tr_lane_frame_[i].set_at(start, pkt->frame);
+                tr_lane_busy_[i].set_at(start + busy, 0);
+                tr_lane_frame_[i].set_at(start + busy, 0);
+                if (start > now_ps()) tr_crypto_.stall.set(1);
+            }
             wait_until_ps(start);  // all lanes busy: the stage stalls, back-pressure builds up behind it
+            if (tr_crypto_.on()) tr_crypto_.stall.set(0);
             process_ipsec(*pkt, cam_, crypto_, stats_);
             if (pkt->cpl.ipsec_flags & kCplNextCryptoDone)  // second lookup and pass for the transport portion
                 latency += cycles_ps(timing_.cam_latency_cycles) + latency;
@@ -266,7 +313,27 @@ void RxPipeline::crypto_stage() {
         ready = std::max(ready, last_crypto_ready_ps_);
         last_crypto_ready_ps_ = ready;
         pkt->ready_ps = ready;
+        // A frame in a lane waits in the reorder buffer, not in the FIFO to writeback: that FIFO holds only
+        // finished frames, so its depth does not limit how many lanes work at once.
+        if (tr_crypto_.on() && reorder_.size() >= size_t(timing_.crypto_lanes) * 2) tr_crypto_.stall.set(1);
+        while (reorder_.size() >= size_t(timing_.crypto_lanes) * 2) sc_core::wait(retired_);
+        reorder_.push_back(pkt);
+        reorder_added_.notify(sc_core::SC_ZERO_TIME);
+        tr_reorder_.set(reorder_.size());
+        tr_crypto_.done();
+    }
+}
+
+void RxPipeline::crypto_retire() {
+    for (;;) {
+        while (reorder_.empty()) sc_core::wait(reorder_added_);
+        RxPacket* pkt = reorder_.front();
+        wait_until_ps(pkt->ready_ps);
         out->write(pkt);
+        reorder_.pop_front();
+        retired_.notify(sc_core::SC_ZERO_TIME);
+        tr_reorder_.set(reorder_.size());
+        tr_out_.add(1);
     }
 }
 

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <deque>
 #include <functional>
 
 #include <systemc>
@@ -14,6 +15,7 @@
 #include "rx_packet.h"
 #include "sa_cam.h"
 #include "timing_params.h"
+#include "trace.h"
 
 namespace ov2 {
 
@@ -27,7 +29,9 @@ struct RxPathStats {
 // NDIS rules 1-3: offload enabled, SA for SPI + destination, packet within the capabilities. Fills
 // pkt.cam_index and, for a packet the NIC will not process, pkt.cpl.unprocessed_reason. Returns true when
 // the crypto engine has work. A protocol mismatch is decided here too (CryptoDone with INVALID_PROTOCOL).
-bool decide_outer(RxPacket& pkt, SaCamTable& cam, RxPathStats& stats);
+// lookup (optional): the CAM lookup's outcome, -2 = no lookup, -1 = miss, else the entry matched (also
+// when the packet is then outside the capabilities).
+bool decide_outer(RxPacket& pkt, SaCamTable& cam, RxPathStats& stats, int32_t* lookup = nullptr);
 
 // NDIS rule 4: runs the crypto engine outside in over the outer SA (bundle), then, for a tunnel SA whose
 // inner packet carries IPsec with an offloaded transport SA, over that one too. Fills pkt.cpl.
@@ -46,11 +50,15 @@ public:
     const RxPathStats& stats() const { return stats_; }
     std::function<void(const RxPacket&)> on_input_taken;  // the parser took a frame out of the MAC's FIFO
     uint64_t crypto_busy_ps() const { return crypto_busy_ps_; }
+    // Waveform signals (docs/waveforms.md): the three stages, the crypto lanes, then the input queue of
+    // the stage it feeds.
+    void trace(Tracer& t, const std::string& next_stage);
 
 private:
     void parser_stage();
     void cam_stage();
     void crypto_stage();
+    void crypto_retire();
     uint64_t cycles_ps(uint64_t cycles) const { return uint64_t(cycles * timing_.clock_ps()); }
 
     const TimingParams& timing_;
@@ -60,8 +68,14 @@ private:
     sc_core::sc_fifo<RxPacket*> looked_up_;
     std::vector<uint64_t> lane_free_ps_;
     uint64_t last_crypto_ready_ps_ = 0;
+    std::deque<RxPacket*> reorder_;  // frames in the lanes, in arrival order
+    sc_core::sc_event reorder_added_, retired_;
     uint64_t crypto_busy_ps_ = 0;
     RxPathStats stats_;
+    StageTrace tr_parser_, tr_cam_, tr_crypto_;
+    QueueTrace tr_out_;
+    TraceSignal tr_lookup_, tr_hit_, tr_entry_, tr_reorder_;
+    std::vector<TraceSignal> tr_lane_busy_, tr_lane_frame_;
 };
 
 }  // namespace ov2

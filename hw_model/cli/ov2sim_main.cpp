@@ -11,7 +11,9 @@
 #include <CLI/CLI.hpp>
 #include <systemc>
 
+#include "bench_sweep.h"
 #include "input_error.h"
+#include "measure.h"
 #include "oid_script.h"
 #include "ov2_top.h"
 #include "pcap_io.h"
@@ -56,6 +58,7 @@ struct RunOptions {
     std::string pcap, sa, out, config, pacing, oids;
     std::vector<std::string> settings;
     bool fcs = false, no_offload = false, quiet = false;
+    std::string vcd;  // --vcd: waveform file (docs/waveforms.md)
 };
 
 int run_command(const RunOptions& opt) {
@@ -80,6 +83,10 @@ int run_command(const RunOptions& opt) {
     const auto t0 = std::chrono::steady_clock::now();
     ov2::Ov2System sys("ov2", config, source, std::move(sas), &output);
     sys.driver().schedule_oids(std::move(oids));
+    if (!opt.vcd.empty()) {
+        const std::string vcd = sys.enable_trace(opt.vcd);
+        if (!opt.quiet) std::cout << "ov2sim: waveform " << vcd << ", view: gtkwave " << ov2::gtkw_path_for(vcd) << "\n";
+    }
     sys.run();
     info.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -107,6 +114,15 @@ int run_command(const RunOptions& opt) {
     return 0;
 }
 
+void add_traffic_options(CLI::App& cmd, ov2::TrafficSpec& t, std::vector<std::string>& settings) {
+    cmd.add_option("--algorithm", t.algorithm, "aes-gcm-128, aes-gcm-256 or aes-cbc-128-sha1");
+    cmd.add_option("--payload", t.payload_bytes, "ESP payload bytes per frame");
+    cmd.add_option("--frames", t.frames, "frames per run");
+    cmd.add_option("--sas", t.sas, "SAs the traffic is spread over");
+    cmd.add_option("--offered", t.offered_gbps, "offered load in Gb/s (0 = line rate)");
+    cmd.add_option("--set", settings, "NAME=VALUE model setting, as for run");
+}
+
 }  // namespace
 
 int sc_main(int argc, char** argv) {
@@ -121,15 +137,41 @@ int sc_main(int argc, char** argv) {
     run->add_option("--set", opt.settings, "NAME=VALUE override, e.g. core_clock_mhz=250 or caps.ipv4_options=false");
     run->add_option("--oids", opt.oids, "JSON script of ADD_SA/DELETE_SA/UPDATE_SA OIDs issued before given frames");
     run->add_option("--pacing", opt.pacing, "line (back to back at line rate, default) or capture (pcap timestamps)");
+    run->add_option("--vcd", opt.vcd, "write a VCD of the pipeline to FILE (traces/FILE when FILE has no directory) and FILE.gtkw for GTKWave");
     run->add_flag("--fcs", opt.fcs, "frames in the capture end with their FCS: check and strip it");
     run->add_flag("--no-offload", opt.no_offload, "IPsec offload not enabled: every frame indicated unprocessed");
     run->add_flag("--quiet", opt.quiet, "no summary on stdout");
+    ov2::BenchOptions bench_opt;
+    CLI::App* bench = app.add_subcommand("bench", "model speed vs Botan alone, simulated cycles/s, memory");
+    bench->add_option("--frames-small", bench_opt.frames_small, "frames in the 64 B payload cases");
+    bench->add_option("--frames-large", bench_opt.frames_large, "frames in the 1500 B payload cases");
+    bench->add_flag("!--no-memory", bench_opt.memory_check, "skip the 100k vs 1M frames memory check");
+
+    ov2::SweepOptions sweep_opt;
+    CLI::App* sweep = app.add_subcommand("sweep", "run one parameter over a range: CSV and PNG plots");
+    sweep->add_option("--param", sweep_opt.param,
+                      "payload_bytes, sas, offered_gbps, or a --set name (crypto_lanes, core_clock_mhz, ...)")
+        ->required();
+    sweep->add_option("--values", sweep_opt.values, "comma-separated values")->required();
+    sweep->add_option("--out", sweep_opt.out, "output directory (sweep.csv, sweep.json, *.png)");
+    add_traffic_options(*sweep, sweep_opt.traffic, sweep_opt.settings);
+
+    ov2::MeasureOptions measure_opt;
+    CLI::App* measure = app.add_subcommand("measure", "one configuration on synthetic traffic, as one JSON line");
+    add_traffic_options(*measure, measure_opt.traffic, measure_opt.settings);
+    measure->add_flag("--botan-only", measure_opt.botan_only, "decrypt and verify with Botan alone, no model");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         return app.exit(e);
     }
     try {
+        if (*bench) return ov2::run_bench(bench_opt);
+        if (*sweep) return ov2::run_sweep(sweep_opt);
+        if (*measure) {
+            std::cout << ov2::measure_here(measure_opt).dump() << "\n";
+            return 0;
+        }
         if (*run) return run_command(opt);
     } catch (const ov2::InputError& e) {
         std::cerr << "ov2sim: error: " << e.what() << "\n";

@@ -8,6 +8,7 @@
 
 #include "input_error.h"
 #include "sa_file.h"
+#include "sa_file_internal.h"
 
 namespace ov2 {
 
@@ -23,6 +24,14 @@ const char* oid_event_name(OidEvent::Kind kind) {
 }
 
 namespace {
+
+using sa_detail::quote;  // user text in a message: quoted when short, described when it looks like a key
+
+// A JSON key in a field name: as is, unless quote() would not show it.
+std::string key_text(const std::string& key) {
+    const std::string q = quote(key);
+    return q == "'" + key + "'" ? key : "(" + q + ")";
+}
 
 uint32_t number_field(const json& j, const std::string& path, const std::string& ptr, uint64_t max) {
     uint64_t v = 0;
@@ -52,12 +61,12 @@ std::string string_field(const json& j, const std::string& path, const std::stri
 
 void check_keys(const json& ev, const std::string& path, const std::string& ptr,
                 std::initializer_list<const char*> allowed) {
-    for (auto& [key, value] : ev.items()) {
-        (void)value;
+    for (const auto& item : ev.items()) {
+        const std::string& key = item.key();  // not a structured binding: C++17 cannot capture those in a lambda
         if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) == allowed.end()) {
             std::string names;
             for (const char* a : allowed) names += std::string(names.empty() ? "" : ", ") + a;
-            throw InputError(path, ptr + "/" + key, "unknown key", names);
+            throw InputError(path, ptr + "/" + key_text(key), "unknown key", names);
         }
     }
 }
@@ -89,12 +98,14 @@ OidEvent parse_event(const json& ev, const std::string& path, const std::string&
         if (ev.contains("spi")) {
             e.spi_given = true;
             e.spi = number_field(ev["spi"], path, ptr + "/spi", 0xFFFFFFFFu);
+            if (ev.contains("operation") && !ev["operation"].is_string())
+                throw InputError(path, ptr + "/operation", "not a string", "esp or ah");
             const std::string op = ev.value("operation", "esp");
-            if (op != "esp" && op != "ah") throw InputError(path, ptr + "/operation", "'" + op + "'", "esp or ah");
+            if (op != "esp" && op != "ah") throw InputError(path, ptr + "/operation", quote(op), "esp or ah");
             e.operation = op == "ah" ? IpsecOperation::Ah : IpsecOperation::Esp;
         }
     } else {
-        throw InputError(path, ptr + "/oid", "'" + oid + "'", "add_sa, delete_sa or update_sa");
+        throw InputError(path, ptr + "/oid", quote(oid), "add_sa, delete_sa or update_sa");
     }
     return e;
 }
@@ -109,6 +120,8 @@ std::vector<OidEvent> load_oid_script(const std::string& path) {
         doc = json::parse(in);
     } catch (const json::parse_error& e) {
         throw InputError(path, "byte " + std::to_string(e.byte), "not valid JSON", "{\"oids\": [...]}");
+    } catch (const json::out_of_range&) {  // 406: a number literal beyond a double ("1e999")
+        throw InputError(path, "JSON", "number out of range", "a number that fits a double");
     }
     if (!doc.is_object() || !doc.contains("oids") || !doc["oids"].is_array())
         throw InputError(path, "/oids", "missing", "{\"oids\": [...]}");

@@ -119,7 +119,10 @@ bool PcapReader::next(Frame& frame) {
         fail_record(why, "a valid capture record");
     }
     if (rc != 1) fail_record("libpcap returned " + std::to_string(rc), "a record");
-    frame.ts_ns = static_cast<uint64_t>(hdr->ts.tv_sec) * 1000000000ULL + static_cast<uint64_t>(hdr->ts.tv_usec);
+    // A pcap record stores its seconds as an unsigned 32-bit field; libpcap sign-extends it when the file is in
+    // host byte order (not when it is swapped), so seconds from 2^31 on (2038) would come back negative.
+    const uint64_t sec = hdr->ts.tv_sec < 0 ? uint64_t(uint32_t(hdr->ts.tv_sec)) : uint64_t(hdr->ts.tv_sec);
+    frame.ts_ns = sec * 1000000000ULL + static_cast<uint64_t>(hdr->ts.tv_usec);
     frame.truncated = hdr->caplen < hdr->len;
     to_ethernet(data, hdr->caplen, hdr->len, frame);
     return true;

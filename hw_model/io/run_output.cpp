@@ -1,6 +1,7 @@
 #include "run_output.h"
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 
@@ -31,6 +32,27 @@ RunOutput::RunOutput(const std::string& dir) : dir_(dir), oob_buffer_(1 << 20), 
     pcap_.open(dir + "/indicated.pcap");
 }
 
+RunOutput::RunOutput(CountsOnly) : times_(kTimeSlots) {}
+
+size_t RunCounts::latency_bin(uint64_t ps) {
+    // bin i covers [1.01^i, 1.01^(i+1)) ns; 2048 bins reach past 800 ms
+    const double ns = std::max(1.0, double(ps) / 1000.0);
+    return std::min<size_t>(kLatencyBins - 1, size_t(std::log(ns) / std::log(1.01)));
+}
+
+double RunCounts::latency_percentile_ns(double fraction) const {
+    uint64_t total = 0;
+    for (uint64_t n : latency_bins) total += n;
+    if (!total) return 0;
+    const double target = fraction * double(total);
+    uint64_t seen = 0;
+    for (size_t i = 0; i < latency_bins.size(); ++i) {
+        seen += latency_bins[i];
+        if (double(seen) >= target) return std::pow(1.01, double(i) + 0.5);
+    }
+    return std::pow(1.01, double(kLatencyBins));
+}
+
 RunOutput::~RunOutput() {
     if (oob_) std::fclose(oob_);
 }
@@ -53,7 +75,7 @@ void RunOutput::maybe_report_progress(uint32_t frame) {
 void RunOutput::completion_written(const RxPacket& pkt) { times(pkt.frame).completion_ps = now_ps(); }
 
 void RunOutput::finish_line() {
-    std::fwrite(line_.data(), 1, line_.size(), oob_);
+    if (oob_) std::fwrite(line_.data(), 1, line_.size(), oob_);
     line_.clear();
     ++counts_.lines;
 }
@@ -62,6 +84,10 @@ void RunOutput::dropped(const RxPacket& pkt, MacDrop reason) {
     const FrameTimes& t = times(pkt.frame);
     ++counts_.dropped;
     bump(counts_.drops, mac_drop_name(reason));
+    if (!oob_) {  // counts only
+        ++counts_.lines;
+        return;
+    }
     fmt::format_to(std::back_inserter(line_),
         "{{\"frame\":{},\"indicated\":false,\"drop_reason\":\"{}\",\"crypto_done\":0,\"next_crypto_done\":0,"
         "\"sa_delete_req\":0,\"crypto_status\":0,\"crypto_status_name\":\"{}\",\"offload_handle\":0,"
@@ -95,8 +121,14 @@ void RunOutput::indicated(const IndicationEvent& ev) {
         counts_.latency_sum_ps += latency;
         counts_.latency_max_ps = std::max(counts_.latency_max_ps, latency);
         ++counts_.latency_count;
+        ++counts_.latency_bins[RunCounts::latency_bin(latency)];
     }
     counts_.last_indication_ps = now;
+    counts_.indicated_bytes += ind.length;
+    if (!oob_) {  // counts only
+        ++counts_.lines;
+        return;
+    }
 
     fmt::format_to(std::back_inserter(line_),
         "{{\"frame\":{},\"indicated\":true,\"crypto_done\":{},\"next_crypto_done\":{},\"sa_delete_req\":{},"
@@ -120,7 +152,7 @@ void RunOutput::close() {
         oob_ = nullptr;
         if (failed) throw InputError(dir_ + "/oob.jsonl", "", std::string("write failed (") + std::strerror(errno) + ")", "space on the disk");
     }
-    pcap_.close();
+    if (pcap_.is_open()) pcap_.close();
 }
 
 }  // namespace ov2

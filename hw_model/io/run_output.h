@@ -27,11 +27,20 @@ struct RunCounts {
     std::map<std::string, uint64_t, std::less<>> verdicts, nic_reasons, drops;
     uint64_t latency_sum_ps = 0, latency_max_ps = 0, latency_count = 0;
     uint64_t last_indication_ps = 0;
+    uint64_t indicated_bytes = 0;
+    // Latency (last bit on the wire -> indication) in logarithmic bins 1 % wide: percentiles without
+    // keeping every sample.
+    std::vector<uint64_t> latency_bins = std::vector<uint64_t>(kLatencyBins, 0);
+    static constexpr size_t kLatencyBins = 2048;
+    static size_t latency_bin(uint64_t ps);
+    double latency_percentile_ns(double fraction) const;
 };
 
 class RunOutput {
 public:
     explicit RunOutput(const std::string& dir);  // creates dir; throws InputError when it cannot
+    struct CountsOnly {};
+    explicit RunOutput(CountsOnly);  // no files: counters and latencies only (benchmarks, sweeps)
     ~RunOutput();
     RunOutput(const RunOutput&) = delete;
     RunOutput& operator=(const RunOutput&) = delete;

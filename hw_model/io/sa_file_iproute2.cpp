@@ -325,6 +325,9 @@ private:
     void flags(const Token& kw, Cursor& c, TextState& st) const {
         const std::string expected = "flag names (noecn, decap-dscp, nopmtudisc, wildrecv, icmp, af-unspec, align4, "
                                      "esn) or one 0x hex value";
+        // `ip -s xfrm state` prints "flag  (0x00000000)" for an SA without flags; the "(...)" group is gone
+        // by now, so nothing follows the keyword.
+        if (ctx_ == Context::Listing && c.done()) return;
         const Token& first = c.value(kw, expected);
         uint32_t bits = 0;
         if (first.text.size() > 2 && first.text.compare(0, 2, "0x") == 0) {
@@ -904,9 +907,13 @@ private:
     // "name value," pairs of the anti-replay lines.
     void counters(const std::vector<Token>& t, size_t k, TextState& st) {
         static const std::set<std::string> ignored = {"oseq", "oseq-hi", "bitmap", "bitmap-length"};
+        static const std::set<std::string> known = {"seq", "seq-hi", "replay_window", "replay-window"};
         while (k < t.size()) {
             const Token& name = t[k];
             const std::string n(without_trailing_comma(name.text));
+            // The name first: the messages below quote it unfiltered (user text, maybe key material).
+            if (!known.count(n) && !ignored.count(n))
+                fail(name, "anti-replay", "unknown counter " + quote(n), "seq, seq-hi, oseq, oseq-hi, bitmap, replay_window");
             if (k + 1 >= t.size()) fail(name, n, "missing value", "a number after " + n);
             const Token& v = t[k + 1];
             const std::optional<uint64_t> value = parse_number(without_trailing_comma(v.text), UINT32_MAX);
@@ -914,8 +921,6 @@ private:
             if (n == "seq") set_once(st.seq, name, *value);
             else if (n == "seq-hi") set_once(st.seq_hi, name, *value);
             else if (n == "replay_window" || n == "replay-window") set_once(st.listed_window, name, static_cast<uint32_t>(*value));
-            else if (!ignored.count(n))
-                fail(name, "anti-replay", "unknown counter " + quote(n), "seq, seq-hi, oseq, oseq-hi, bitmap, replay_window");
             k += 2;
         }
     }

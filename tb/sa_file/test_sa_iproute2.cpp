@@ -530,3 +530,17 @@ TEST(SaFileIproute2Errors, KeyMaterialNeverInAnyMessage) {
 
 }  // namespace
 }  // namespace ov2::test
+
+// `ip -s xfrm state` (iproute2 6.1) prints "flag  (0x00000000)" for an SA without flags: found on a real
+// listing (tb/scenarios/linux_*/sa-after.xfrm).
+TEST(SaFileIproute2, StatsListingWithoutFlagsIsAccepted) {
+    const std::string listing =
+        "src 192.0.2.1 dst 192.0.2.2\n"
+        "\tproto esp spi 0x00001000 reqid 1 mode transport\n"
+        "\treplay-window 32 seq 0x00000000 flag  (0x00000000)\n"
+        "\taead rfc4106(gcm(aes)) 0x000102030405060708090a0b0c0d0e0f10111213 (160 bits) 128\n";
+    const std::vector<ov2::AddSa> sas = ov2::load_sa_text(listing, "after.xfrm");
+    ASSERT_EQ(sas.size(), 1u);
+    EXPECT_EQ(sas[0].sec_assoc[0].spi, 0x1000u);
+    EXPECT_EQ(sas[0].sec_assoc[0].flags & ov2::ndis::kSaFlagEsn, 0u);
+}
