@@ -115,7 +115,7 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
 void HostBus::mmio_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
     const uint64_t addr = trans.get_address();
     const uint64_t len = trans.get_data_length();
-    const uint64_t start_ps = uint64_t((sc_core::sc_time_stamp() + delay).value());
+    const sc_time delay_in = delay;
     delay += sc_time(timing_.mmio_latency_ns * 1000.0, SC_PS);
     if (addr < reg::kMmioBase || addr + len > reg::kMmioBase + reg::kMmioSize) {
         ++stats_.mmio_errors;
@@ -124,6 +124,7 @@ void HostBus::mmio_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
     }
     const uint64_t offset = addr - reg::kMmioBase;
     if (tr_mmio_.on()) {  // the register access, for the MMIO latency the initiator waits
+        const uint64_t start_ps = uint64_t((sc_core::sc_time_stamp() + delay_in).value());
         tr_mmio_.set_at(start_ps, 1);
         tr_mmio_addr_.set_at(start_ps, offset);
         tr_mmio_.set_at(uint64_t((sc_core::sc_time_stamp() + delay).value()), 0);

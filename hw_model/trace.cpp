@@ -61,17 +61,24 @@ Tracer::~Tracer() {
 std::string Tracer::gtkw_path() const { return gtkw_path_for(vcd_path_); }
 
 Tracer::Id Tracer::signal(const std::string& path, unsigned width, TraceFormat format, uint64_t initial) {
-    for (Id i = 0; i < sigs_.size(); ++i)
-        if (sigs_[i].path == path) return i;
+    if (auto it = by_path_.find(path); it != by_path_.end()) return it->second;
     if (header_written_) throw std::logic_error("trace signal " + path + " declared after tracing started");
     if (width == 0 || width > 64) throw std::logic_error("trace signal " + path + ": width 1..64");
-    // VCD identifiers: printable ASCII 33..126, base 94.
+    // VCD identifiers: printable ASCII 33..126 without '#' and '$' (a vector change "b101 #" or "b0 $x"
+    // would read like a time or a keyword to a simple reader).
+    static const std::string alphabet = [] {
+        std::string a;
+        for (char c = 33; c <= 126; ++c)
+            if (c != '#' && c != '$') a += c;
+        return a;
+    }();
     std::string code;
-    for (size_t n = sigs_.size();; n = n / 94 - 1) {
-        code += char(33 + n % 94);
-        if (n < 94) break;
+    for (size_t n = sigs_.size();; n = n / alphabet.size() - 1) {
+        code += alphabet[n % alphabet.size()];
+        if (n < alphabet.size()) break;
     }
     if (width < 64) initial &= (uint64_t(1) << width) - 1;
+    by_path_.emplace(path, Id(sigs_.size()));
     sigs_.push_back(Sig{path, width, format, code, initial});
     last_.push_back(initial);
     written_.push_back(initial);

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace ov2 {
@@ -100,6 +101,7 @@ private:
     std::FILE* file_ = nullptr;
     std::vector<char> file_buffer_;
     std::vector<Sig> sigs_;
+    std::unordered_map<std::string, Id> by_path_;
     std::vector<uint64_t> last_;      // last recorded value, by id
     std::vector<uint64_t> written_;   // value in the VCD so far, by id
     std::vector<uint64_t> pending_;   // value at the time being written, by id
