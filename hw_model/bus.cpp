@@ -65,15 +65,17 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
         trans.set_response_status(tlm::TLM_BURST_ERROR_RESPONSE);
         return;
     }
-    // Serialise on the link: a transaction starts when the link is free and takes len / bandwidth.
+    // Serialise on the link: a transaction starts when the link is free. A write takes len / bandwidth of the
+    // device-to-host direction; a read request is a header only there (its data comes back on the other
+    // direction of the full-duplex link, below), so it only keeps its place behind earlier writes.
     const uint64_t issue_ps = uint64_t((sc_core::sc_time_stamp() + delay).value());
     const uint64_t start_ps = std::max(issue_ps, link_free_ps_);
     const uint64_t transfer_ps = uint64_t(double(len) * 8.0 * 1000.0 / timing_.bus_bandwidth_gbps);
-    link_free_ps_ = start_ps + transfer_ps;
-    stats_.link_busy_ps += transfer_ps;
     stats_.dma_bytes += len;
     const uint64_t latency_ps = uint64_t(timing_.bus_latency_ns * 1000.0);
     if (trans.is_write()) {
+        link_free_ps_ = start_ps + transfer_ps;
+        stats_.link_busy_ps += transfer_ps;
         ++stats_.dma_writes;
         PostedWrite w;
         if (!spare_buffers_.empty()) {
@@ -97,16 +99,19 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
         trans.set_response_status(tlm::TLM_OK_RESPONSE);
         return;
     }
-    // A read: request latency, then the data comes back (posted writes before it are visible by then,
-    // since they were issued earlier on the same link and have the same latency).
+    // A read: request latency, then the data comes back on the host-to-device direction, one read after the
+    // other (posted writes before it are visible by then, since they were issued earlier on the same link and
+    // have the same latency).
     ++stats_.dma_reads;
+    const uint64_t data_start_ps = std::max(start_ps + 2 * latency_ps, return_free_ps_);
+    return_free_ps_ = data_start_ps + transfer_ps;
     if (tr_rd_.on()) {  // from its start on the link until the data is back
         tr_rd_.set_at(start_ps, 1);
         tr_rd_addr_.set_at(start_ps, trans.get_address());
         tr_rd_len_.set_at(start_ps, len);
-        tr_rd_.set_at(link_free_ps_ + 2 * latency_ps, 0);
+        tr_rd_.set_at(return_free_ps_, 0);
     }
-    sc_core::wait(sc_time(double(link_free_ps_ + 2 * latency_ps - issue_ps), SC_PS) + delay);
+    sc_core::wait(sc_time(double(return_free_ps_ - issue_ps), SC_PS) + delay);
     delay = sc_core::SC_ZERO_TIME;
     trans.set_response_status(
         forward_to_memory(tlm::TLM_READ_COMMAND, trans.get_address(), trans.get_data_ptr(), len));

@@ -2,7 +2,8 @@
 // -> device registers in BAR0) and DMA (device -> host memory). The DMA direction is one shared link with a
 // bandwidth and a per-transaction latency; transactions are serialised on it in the order they arrive.
 // DMA writes are posted (as PCIe memory writes): the initiator is held only for the link time, and the data
-// becomes visible in host memory one latency later, in order. Reads wait for the full round trip.
+// becomes visible in host memory one latency later, in order. Reads wait for the full round trip; their data
+// returns on the other direction of the full-duplex link, so reads do not take write bandwidth.
 #pragma once
 
 #include <cstdint>
@@ -22,7 +23,7 @@ namespace ov2 {
 struct BusStats {
     uint64_t dma_writes = 0, dma_reads = 0, dma_bytes = 0, dma_errors = 0, dma_too_large = 0;
     uint64_t mmio_writes = 0, mmio_reads = 0, mmio_errors = 0;
-    uint64_t link_busy_ps = 0;
+    uint64_t link_busy_ps = 0;       // device-to-host direction (writes)
     uint64_t posted_high_water = 0;  // posted writes in flight at once
 };
 
@@ -50,7 +51,8 @@ private:
     void mmio_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
 
     const TimingParams& timing_;
-    uint64_t link_free_ps_ = 0;
+    uint64_t link_free_ps_ = 0;    // device-to-host direction: posted writes (and read requests)
+    uint64_t return_free_ps_ = 0;  // host-to-device direction: read data
     std::deque<PostedWrite> posted_;
     std::vector<std::vector<uint8_t>> spare_buffers_;  // reused: no allocation per write once warm
     sc_core::sc_event posted_event_;

@@ -12,10 +12,13 @@ using sc_core::SC_PS;
 
 DescWb::DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool)
     : sc_module(name), in("in"), regs("regs"), dma("dma"), timing_(timing), pool_(pool),
-      desc_cache_(size_t(timing.desc_prefetch) * RxDescriptor::kBytes) {
+      desc_cache_(timing.desc_cache_entries),
+      fetch_buf_(size_t(std::min(timing.desc_prefetch, timing.desc_cache_entries)) * RxDescriptor::kBytes) {
     regs.register_b_transport(this, &DescWb::b_transport);
     SC_HAS_PROCESS(DescWb);
     SC_THREAD(run);
+    SC_THREAD(prefetch_thread);
+    SC_THREAD(completion_thread);
     SC_THREAD(msi_thread);
 }
 
@@ -32,11 +35,16 @@ void DescWb::reg_write(uint32_t offset, uint32_t value) {
     case reg::kRxCtrl: rx_ctrl_ = value; break;
     case reg::kRxRingBaseLo: rx_base_ = (rx_base_ & ~0xFFFFFFFFULL) | value; break;
     case reg::kRxRingBaseHi: rx_base_ = (rx_base_ & 0xFFFFFFFFULL) | uint64_t(value) << 32; break;
-    case reg::kRxRingSize: rx_size_ = value; rx_head_ = rx_tail_ = 0; desc_cached_ = desc_used_ = 0; break;
+    case reg::kRxRingSize:
+        rx_size_ = value;
+        rx_head_ = rx_tail_ = 0;
+        cache_first_ = cache_count_ = 0;
+        ++ring_generation_;
+        break;
     case reg::kRxRingTail: rx_tail_ = rx_size_ ? value % rx_size_ : 0; break;
     case reg::kCplRingBaseLo: cpl_base_ = (cpl_base_ & ~0xFFFFFFFFULL) | value; break;
     case reg::kCplRingBaseHi: cpl_base_ = (cpl_base_ & 0xFFFFFFFFULL) | uint64_t(value) << 32; break;
-    case reg::kCplRingSize: cpl_size_ = value; cpl_head_ = cpl_tail_ = 0; break;
+    case reg::kCplRingSize: cpl_size_ = value; cpl_head_ = cpl_tail_ = cpl_next_ = 0; break;
     case reg::kCplRingHead: cpl_head_ = cpl_size_ ? value % cpl_size_ : 0; break;
     default: return;
     }
@@ -80,6 +88,20 @@ bool DescWb::dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint
     return false;
 }
 
+// A posted write issued `delay` from now without waiting for it (loosely timed): the bus adds its link time
+// to `delay`, and the caller waits once after a run of such writes.
+void DescWb::dma_post(uint64_t addr, uint8_t* data, uint32_t len, sc_time& delay) {
+    tlm::tlm_generic_payload trans;
+    trans.set_command(tlm::TLM_WRITE_COMMAND);
+    trans.set_address(addr);
+    trans.set_data_ptr(data);
+    trans.set_data_length(len);
+    trans.set_streaming_width(len);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    dma->b_transport(trans, delay);
+    if (trans.get_response_status() != tlm::TLM_OK_RESPONSE) ++stats_.dma_errors;
+}
+
 // Posted writes never exceed the bus's maximum payload: larger ones go in pieces, in order.
 void DescWb::dma_write(uint64_t addr, uint8_t* data, uint32_t len) {
     for (uint32_t off = 0; off < len; off += timing_.bus_max_payload_bytes) {
@@ -89,20 +111,24 @@ void DescWb::dma_write(uint64_t addr, uint8_t* data, uint32_t len) {
 }
 
 // A buffer to write into and a completion slot to report in; both rings are full when one slot is left,
-// so that head == tail always means empty.
+// so that head == tail always means empty. Slots are counted as the frames take them (cpl_next_), before
+// their records are written back.
 void DescWb::wait_for_resources() {
     for (;;) {
         const bool enabled = (rx_ctrl_ & 1) && rx_size_ && cpl_size_;
-        const bool buffer = enabled && (desc_used_ < desc_cached_ || rx_head_ != rx_tail_);
-        const bool slot = enabled && (cpl_tail_ + 1) % cpl_size_ != cpl_head_;
+        const bool buffer = enabled && cache_count_ > 0;
+        const bool posted = enabled && (fetching_ || rx_head_ != rx_tail_);  // the prefetcher is on it
+        const bool slot = enabled && (cpl_next_ + 1) % cpl_size_ != cpl_head_;
         if (buffer && slot) {
             tr_.stall.set(0);
             return;
         }
         const uint64_t from = now_ps();
         tr_.stall.set(1);
-        sc_core::wait(regs_changed_);
-        (buffer ? stats_.stalled_cpl_full_ps : stats_.stalled_no_buffer_ps) += now_ps() - from;
+        sc_core::wait(regs_changed_ | cache_filled_);
+        uint64_t& counter = !buffer ? (posted ? stats_.stalled_desc_fetch_ps : stats_.stalled_no_buffer_ps)
+                                    : stats_.stalled_cpl_full_ps;
+        counter += now_ps() - from;
     }
 }
 
@@ -117,37 +143,116 @@ void DescWb::write_frame(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_le
     stats_.dma_bytes += len;
 }
 
-void DescWb::write_completion(RxPacket& pkt) {
-    const uint64_t slot_addr = cpl_base_ + uint64_t(cpl_tail_) * Completion::kBytes;
-    pkt.cpl.done = false;
-    tr_cpl_slot_.set(cpl_tail_);
-    std::array<uint8_t, Completion::kBytes> record = pkt.cpl.encode();
-    dma_write(slot_addr, record.data(), Completion::kBytes - 1);
-    uint8_t done = 1;
-    dma_access(tlm::TLM_WRITE_COMMAND, slot_addr + Completion::kBytes - 1, &done, 1);
-    tr_cpl_done_.pulse();
-    cpl_tail_ = (cpl_tail_ + 1) % cpl_size_;
+// Takes the next descriptor from the cache (wait_for_resources made sure there is one). A descriptor with
+// address 0 (a failed read is cached as zeros) gives no buffer.
+bool DescWb::next_buffer(uint64_t& addr, uint32_t& len) {
+    const RxDescriptor& d = desc_cache_[cache_first_];
+    addr = d.buffer_addr;
+    len = d.buffer_len;
+    cache_first_ = (cache_first_ + 1) % uint32_t(desc_cache_.size());
+    --cache_count_;
+    if (cache_count_ < timing_.desc_prefetch_threshold) cache_consumed_.notify(sc_core::SC_ZERO_TIME);
+    return addr != 0;
 }
 
-// Takes the next posted buffer, fetching up to desc_prefetch descriptors in one read when the cache is empty.
-bool DescWb::next_buffer(uint64_t& addr, uint32_t& len) {
-    if (desc_used_ == desc_cached_) {
-        const uint32_t available = (rx_tail_ + rx_size_ - rx_head_) % rx_size_;
-        const uint32_t n = std::min({timing_.desc_prefetch, available, rx_size_ - rx_head_});
+// Background descriptor prefetch: one read in flight at a time, started whenever the cache holds fewer
+// than desc_prefetch_threshold descriptors and the driver has posted more; each read takes up to
+// desc_prefetch descriptors, no more than the cache has room for, and stops at the tail and at the end of
+// the ring.
+void DescWb::prefetch_thread() {
+    const uint32_t capacity = uint32_t(desc_cache_.size());
+    for (;;) {
+        const bool enabled = (rx_ctrl_ & 1) && rx_size_;
+        const uint32_t posted = enabled ? (rx_tail_ + rx_size_ - rx_head_) % rx_size_ : 0;
+        if (!posted || cache_count_ >= timing_.desc_prefetch_threshold || cache_count_ == capacity) {
+            sc_core::wait(regs_changed_ | cache_consumed_);
+            continue;
+        }
+        const uint32_t from = rx_head_;
+        const uint32_t n = std::min({timing_.desc_prefetch, capacity - cache_count_, posted, rx_size_ - from});
+        const uint64_t generation = ring_generation_;
         ++stats_.desc_fetches;
+        fetching_ = true;
         tr_desc_fetch_.set(1);
-        const bool ok = dma_access(tlm::TLM_READ_COMMAND, rx_base_ + uint64_t(rx_head_) * RxDescriptor::kBytes,
-                                   desc_cache_.data(), n * RxDescriptor::kBytes);
+        const bool ok = dma_access(tlm::TLM_READ_COMMAND, rx_base_ + uint64_t(from) * RxDescriptor::kBytes,
+                                   fetch_buf_.data(), n * uint32_t(RxDescriptor::kBytes));
         tr_desc_fetch_.set(0);
-        rx_head_ = (rx_head_ + n) % rx_size_;
-        desc_cached_ = n;
-        desc_used_ = 0;
-        if (!ok) std::fill(desc_cache_.begin(), desc_cache_.end(), 0);
+        fetching_ = false;
+        if (generation == ring_generation_) {  // else the ring was set up again meanwhile: drop what was read
+            rx_head_ = (from + n) % rx_size_;
+            for (uint32_t i = 0; i < n; ++i) {
+                RxDescriptor d;  // a failed read leaves zeros: no buffer
+                if (ok) {
+                    const uint8_t* p = fetch_buf_.data() + size_t(i) * RxDescriptor::kBytes;
+                    std::memcpy(&d.buffer_addr, p, 8);
+                    std::memcpy(&d.buffer_len, p + 8, 4);
+                }
+                desc_cache_[(cache_first_ + cache_count_) % capacity] = d;
+                ++cache_count_;
+            }
+        }
+        cache_filled_.notify(sc_core::SC_ZERO_TIME);
     }
-    const uint8_t* d = desc_cache_.data() + size_t(desc_used_++) * RxDescriptor::kBytes;
-    std::memcpy(&addr, d, 8);
-    std::memcpy(&len, d + 8, 4);
-    return addr != 0;
+}
+
+// Writes back the oldest `count` queued records (slots cpl_tail_ on): per stretch of contiguous slots, the
+// records with their done bytes clear in bus-sized writes, then each record's done byte, in slot order; one
+// MSI for the batch, ordered behind the done bytes.
+void DescWb::write_batch(size_t count) {
+    ++stats_.batches;
+    stats_.batch_high_water = std::max<uint64_t>(stats_.batch_high_water, count);
+    size_t written = 0;
+    while (written < count) {
+        const uint32_t first = cpl_tail_;
+        const size_t n = std::min<size_t>(count - written, cpl_size_ - first);  // up to the end of the ring
+        const uint64_t first_addr = cpl_base_ + uint64_t(first) * Completion::kBytes;
+        batch_buf_.resize(n * Completion::kBytes);
+        for (size_t i = 0; i < n; ++i) {
+            Completion& c = pending_[written + i].cpl;
+            c.done = false;
+            const std::array<uint8_t, Completion::kBytes> record = c.encode();
+            std::copy(record.begin(), record.end(), batch_buf_.begin() + std::ptrdiff_t(i * Completion::kBytes));
+        }
+        tr_cpl_slot_.set(first);
+        // The last record's done byte is left out of the body: it is only ever written as 1, last.
+        dma_write(first_addr, batch_buf_.data(), uint32_t(n * Completion::kBytes - 1));
+        sc_time delay = sc_core::SC_ZERO_TIME;
+        uint8_t done = 1;
+        for (size_t i = 0; i < n; ++i)
+            dma_post(first_addr + i * Completion::kBytes + Completion::kBytes - 1, &done, 1, delay);
+        sc_core::wait(delay);
+        cpl_tail_ = uint32_t((first + n) % cpl_size_);
+        written += n;
+    }
+    for (size_t i = 0; i < count; ++i) {
+        pending_.front().cpl.done = true;
+        if (on_completion) on_completion(pending_.front().cpl);
+        pending_.pop_front();
+    }
+    tr_cpl_done_.pulse();  // one pulse a batch: its done bytes went out
+    stats_.completions += count;
+    ++stats_.interrupts;
+    // The MSI is a posted write too, ordered behind the done bytes: it reaches the host when the batch has
+    // become visible, one bus latency from now.
+    msi_due_ps_.push_back(now_ps() + uint64_t(timing_.bus_latency_ns * 1000.0));
+    msi_pending_.notify(sc_core::SC_ZERO_TIME);
+    tr_irq_.pulse();
+}
+
+// A batch is written when it is full (wb_batch_max records) or when its oldest record has waited
+// wb_batch_timeout_ns, whichever comes first.
+void DescWb::completion_thread() {
+    const uint64_t timeout_ps = uint64_t(timing_.wb_batch_timeout_ns * 1000.0);
+    for (;;) {
+        while (pending_.empty()) sc_core::wait(record_queued_);
+        for (;;) {
+            const uint64_t due = pending_.front().queued_ps + timeout_ps;
+            const uint64_t now = now_ps();
+            if (pending_.size() >= timing_.wb_batch_max || now >= due) break;
+            sc_core::wait(sc_time(double(due - now), SC_PS), record_queued_);
+        }
+        write_batch(std::min<size_t>(pending_.size(), timing_.wb_batch_max));
+    }
 }
 
 void DescWb::msi_thread() {
@@ -172,17 +277,11 @@ void DescWb::run() {
             // completion without data so the driver still accounts for it.
             buffer_len = 0;
         }
+        cpl_next_ = (cpl_next_ + 1) % cpl_size_;
         write_frame(*pkt, buffer_addr, buffer_len);
-        write_completion(*pkt);
-        ++stats_.completions;
-        if (on_completion) on_completion(*pkt);
+        pending_.push_back(PendingRecord{pkt->cpl, now_ps()});
+        record_queued_.notify(sc_core::SC_ZERO_TIME);
         pool_.release(pkt);
-        ++stats_.interrupts;
-        // The MSI is a posted write too, ordered behind the done byte: it reaches the host when the
-        // completion has become visible, one bus latency from now.
-        msi_due_ps_.push_back(now_ps() + uint64_t(timing_.bus_latency_ns * 1000.0));
-        msi_pending_.notify(sc_core::SC_ZERO_TIME);
-        tr_irq_.pulse();
         tr_.done();
     }
 }

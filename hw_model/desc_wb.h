@@ -1,8 +1,16 @@
-// Descriptor writeback: for each frame leaving the crypto engine, takes the next posted receive buffer
-// (reads its descriptor by DMA), writes the frame into it by DMA in bus-sized pieces, then writes the
-// 32-byte completion record into the completion ring with the done bit clear, and the done byte last
-// (as QEMU's igb does), and raises the interrupt. Owns the ring registers (BAR0 0x000-0x0FF).
-// Back-pressure: with no posted buffer or no free completion slot it stalls, and the pipeline behind it fills.
+// Descriptor writeback: for each frame leaving the crypto engine, takes the next posted receive buffer from
+// its descriptor cache, writes the frame into it by DMA in bus-sized pieces and queues the frame's 32-byte
+// completion record. Three processes:
+//  - prefetch: refills the descriptor cache in the background (one DMA read of up to desc_prefetch
+//    descriptors at a time) whenever it holds fewer than desc_prefetch_threshold, so that frames do not wait
+//    for a read while the driver has buffers posted on the ring;
+//  - frames (run): buffer, frame DMA, record queued;
+//  - completions: writes the queued records back in batches (up to wb_batch_max records, or whatever is
+//    queued once the oldest has waited wb_batch_timeout_ns): the records with their done bytes clear in one
+//    DMA write per bus payload, then each done byte (as QEMU's igb does: done last), then one MSI, which
+//    reaches the host when the done bytes have become visible.
+// Owns the ring registers (BAR0 0x000-0x0FF). Back-pressure: with no posted buffer or no free completion
+// slot it stalls, and the pipeline behind it fills.
 #pragma once
 
 #include <cstdint>
@@ -24,6 +32,9 @@ namespace ov2 {
 struct DescWbStats {
     uint64_t completions = 0, dma_bytes = 0, truncated = 0, dma_errors = 0;
     uint64_t stalled_no_buffer_ps = 0, stalled_cpl_full_ps = 0, interrupts = 0, desc_fetches = 0;
+    uint64_t stalled_desc_fetch_ps = 0;  // a frame waited for a descriptor read while buffers were posted
+    uint64_t batches = 0;                // completion writebacks (each ends with one MSI)
+    uint64_t batch_high_water = 0;       // most records in one writeback
 };
 
 class DescWb : public sc_core::sc_module {
@@ -32,36 +43,53 @@ public:
     tlm_utils::simple_target_socket<DescWb> regs;
     tlm_utils::simple_initiator_socket<DescWb> dma;
     sc_core::sc_event irq;  // MSI to the driver: new completions are in the ring
-    std::function<void(const RxPacket&)> on_completion;  // after the done byte is written
+    std::function<void(const Completion&)> on_completion;  // after its done byte is written
 
     DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool);
     const DescWbStats& stats() const { return stats_; }
     void trace(Tracer& t);  // waveform signals (docs/waveforms.md)
 
 private:
+    struct PendingRecord {
+        Completion cpl;
+        uint64_t queued_ps = 0;
+    };
     void run();
+    void prefetch_thread();
+    void completion_thread();
+    void msi_thread();
     void reg_write(uint32_t offset, uint32_t value);
     uint32_t reg_read(uint32_t offset) const;
     void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
     bool dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len);
+    void dma_post(uint64_t addr, uint8_t* data, uint32_t len, sc_core::sc_time& delay);
     void dma_write(uint64_t addr, uint8_t* data, uint32_t len);
     void wait_for_resources();
     bool next_buffer(uint64_t& addr, uint32_t& len);
     void write_frame(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_len);
-    void write_completion(RxPacket& pkt);
+    void write_batch(size_t count);
 
     const TimingParams& timing_;
     RxPacketPool& pool_;
     uint32_t rx_ctrl_ = 0;
     uint64_t rx_base_ = 0, cpl_base_ = 0;
-    uint32_t rx_size_ = 0, rx_tail_ = 0, rx_head_ = 0;
-    uint32_t cpl_size_ = 0, cpl_head_ = 0, cpl_tail_ = 0;  // cpl_head_: driver's, cpl_tail_: next to write
-    std::vector<uint8_t> desc_cache_;                       // prefetched descriptors
-    uint32_t desc_cached_ = 0, desc_used_ = 0;
-    sc_core::sc_event regs_changed_;
+    uint32_t rx_size_ = 0, rx_tail_ = 0, rx_head_ = 0;  // rx_head_: next descriptor to fetch
+    uint32_t cpl_size_ = 0, cpl_head_ = 0;  // cpl_head_: the driver's
+    uint32_t cpl_next_ = 0;   // slot of the next frame's record (records are queued before they are written)
+    uint32_t cpl_tail_ = 0;   // next slot to write back
+    // Descriptor cache: a ring of fetched descriptors, in ring order.
+    std::vector<RxDescriptor> desc_cache_;
+    uint32_t cache_first_ = 0, cache_count_ = 0;
+    std::vector<uint8_t> fetch_buf_;  // one read's bytes
+    bool fetching_ = false;
+    uint64_t ring_generation_ = 0;    // bumped when the ring is reset: a read in flight is then discarded
+    sc_core::sc_event regs_changed_, cache_filled_, cache_consumed_;
+    // Completion records waiting for their writeback, in slot order.
+    std::deque<PendingRecord> pending_;
+    std::vector<uint8_t> batch_buf_;
+    sc_core::sc_event record_queued_;
     std::deque<uint64_t> msi_due_ps_;  // interrupts on their way to the host, in order
     sc_core::sc_event msi_pending_;
-    void msi_thread();
     DescWbStats stats_;
     StageTrace tr_;
     TraceSignal tr_desc_fetch_, tr_cpl_slot_, tr_cpl_done_, tr_irq_;

@@ -81,7 +81,7 @@ void Ov2System::connect_observers(RunOutput* output) {
     };
     if (!output) return;
     mac_->on_arrival = [output](const RxPacket& pkt) { output->frame_arrived(pkt); };
-    wb_->on_completion = [output](const RxPacket& pkt) { output->completion_written(pkt); };
+    wb_->on_completion = [output](const Completion& c) { output->completion_written(c.frame_tag); };
 }
 
 std::string Ov2System::enable_trace(const std::string& file) {

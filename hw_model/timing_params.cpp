@@ -1,6 +1,7 @@
 #include "timing_params.h"
 
 #include <cmath>
+#include <cstdio>
 #include <stdexcept>
 #include <string_view>
 
@@ -12,36 +13,55 @@ struct ParamRef {
     const char* name;
     double TimingParams::* real = nullptr;
     uint32_t TimingParams::* count = nullptr;
+    double min = 0, max = 0;  // accepted range, both ends included (docs/timing.md)
+    const char* unit = "";
 };
 
+// Ranges: wide enough for any plausible device and host, narrow enough that the model neither allocates
+// without bound (FIFOs, lanes, rings, buffers) nor overflows its picosecond arithmetic (clocks, rates, times).
 const ParamRef kParams[] = {
-    {"core_clock_mhz", &TimingParams::core_clock_mhz},
-    {"line_rate_gbps", &TimingParams::line_rate_gbps},
-    {"wire_overhead_bytes", nullptr, &TimingParams::wire_overhead_bytes},
-    {"fcs_bytes", nullptr, &TimingParams::fcs_bytes},
-    {"datapath_bytes", nullptr, &TimingParams::datapath_bytes},
-    {"mac_latency_cycles", nullptr, &TimingParams::mac_latency_cycles},
-    {"parser_latency_cycles", nullptr, &TimingParams::parser_latency_cycles},
-    {"cam_latency_cycles", nullptr, &TimingParams::cam_latency_cycles},
-    {"crypto_gcm_latency_cycles", nullptr, &TimingParams::crypto_gcm_latency_cycles},
-    {"crypto_gcm_bytes_per_cycle", nullptr, &TimingParams::crypto_gcm_bytes_per_cycle},
-    {"crypto_cbc_bytes_per_cycle", nullptr, &TimingParams::crypto_cbc_bytes_per_cycle},
-    {"crypto_hmac_bytes_per_cycle", nullptr, &TimingParams::crypto_hmac_bytes_per_cycle},
-    {"crypto_hmac_latency_cycles", nullptr, &TimingParams::crypto_hmac_latency_cycles},
-    {"crypto_lanes", nullptr, &TimingParams::crypto_lanes},
-    {"bus_latency_ns", &TimingParams::bus_latency_ns},
-    {"bus_bandwidth_gbps", &TimingParams::bus_bandwidth_gbps},
-    {"bus_max_payload_bytes", nullptr, &TimingParams::bus_max_payload_bytes},
-    {"mmio_latency_ns", &TimingParams::mmio_latency_ns},
-    {"desc_prefetch", nullptr, &TimingParams::desc_prefetch},
-    {"host_irq_latency_ns", &TimingParams::host_irq_latency_ns},
-    {"host_per_packet_ns", &TimingParams::host_per_packet_ns},
-    {"mac_fifo_bytes", nullptr, &TimingParams::mac_fifo_bytes},
-    {"stage_fifo_depth", nullptr, &TimingParams::stage_fifo_depth},
-    {"rx_ring_entries", nullptr, &TimingParams::rx_ring_entries},
-    {"rx_buffer_bytes", nullptr, &TimingParams::rx_buffer_bytes},
-    {"cpl_ring_entries", nullptr, &TimingParams::cpl_ring_entries},
+    {"core_clock_mhz", &TimingParams::core_clock_mhz, nullptr, 1, 10000, "MHz"},
+    {"line_rate_gbps", &TimingParams::line_rate_gbps, nullptr, 0.01, 10000, "Gb/s"},
+    {"wire_overhead_bytes", nullptr, &TimingParams::wire_overhead_bytes, 0, 256, "B"},
+    {"fcs_bytes", nullptr, &TimingParams::fcs_bytes, 0, 16, "B"},
+    {"datapath_bytes", nullptr, &TimingParams::datapath_bytes, 1, 4096, "B/cycle"},
+    {"mac_latency_cycles", nullptr, &TimingParams::mac_latency_cycles, 0, 100000, "cycles"},
+    {"parser_latency_cycles", nullptr, &TimingParams::parser_latency_cycles, 0, 100000, "cycles"},
+    {"cam_latency_cycles", nullptr, &TimingParams::cam_latency_cycles, 0, 100000, "cycles"},
+    {"crypto_gcm_latency_cycles", nullptr, &TimingParams::crypto_gcm_latency_cycles, 0, 100000, "cycles"},
+    {"crypto_gcm_bytes_per_cycle", nullptr, &TimingParams::crypto_gcm_bytes_per_cycle, 1, 4096, "B/cycle"},
+    {"crypto_cbc_bytes_per_cycle", nullptr, &TimingParams::crypto_cbc_bytes_per_cycle, 1, 4096, "B/cycle"},
+    {"crypto_hmac_bytes_per_cycle", nullptr, &TimingParams::crypto_hmac_bytes_per_cycle, 1, 4096, "B/cycle"},
+    {"crypto_hmac_latency_cycles", nullptr, &TimingParams::crypto_hmac_latency_cycles, 0, 100000, "cycles"},
+    {"crypto_lanes", nullptr, &TimingParams::crypto_lanes, 1, 1024, "lanes"},
+    {"bus_latency_ns", &TimingParams::bus_latency_ns, nullptr, 0, 1000000, "ns"},
+    {"bus_bandwidth_gbps", &TimingParams::bus_bandwidth_gbps, nullptr, 0.01, 10000, "Gb/s"},
+    {"bus_max_payload_bytes", nullptr, &TimingParams::bus_max_payload_bytes, 1, 4096, "B"},
+    {"mmio_latency_ns", &TimingParams::mmio_latency_ns, nullptr, 0, 1000000, "ns"},
+    {"desc_prefetch", nullptr, &TimingParams::desc_prefetch, 1, 4096, "descriptors"},
+    {"desc_cache_entries", nullptr, &TimingParams::desc_cache_entries, 1, 4096, "descriptors"},
+    {"desc_prefetch_threshold", nullptr, &TimingParams::desc_prefetch_threshold, 1, 4096, "descriptors"},
+    {"wb_batch_max", nullptr, &TimingParams::wb_batch_max, 1, 1024, "records"},
+    {"wb_batch_timeout_ns", &TimingParams::wb_batch_timeout_ns, nullptr, 0, 1000000, "ns"},
+    {"host_irq_latency_ns", &TimingParams::host_irq_latency_ns, nullptr, 0, 1000000, "ns"},
+    {"host_per_packet_ns", &TimingParams::host_per_packet_ns, nullptr, 0, 1000000, "ns"},
+    {"mac_fifo_bytes", nullptr, &TimingParams::mac_fifo_bytes, 2048, 4194304, "B"},
+    {"stage_fifo_depth", nullptr, &TimingParams::stage_fifo_depth, 1, 1024, "frames"},
+    {"rx_ring_entries", nullptr, &TimingParams::rx_ring_entries, 2, 65536, "descriptors"},
+    {"rx_buffer_bytes", nullptr, &TimingParams::rx_buffer_bytes, 64, 65536, "B"},
+    {"cpl_ring_entries", nullptr, &TimingParams::cpl_ring_entries, 2, 65536, "records"},
 };
+
+// The posted buffers live in host memory, which the model allocates whole.
+constexpr uint64_t kMaxHostBufferBytes = 256ULL << 20;
+
+// A number as a person would write it: whole numbers without a fraction or exponent, others shortest.
+std::string show(double v) {
+    if (v == std::floor(v) && std::fabs(v) < 1e15) return std::to_string(static_cast<long long>(v));
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.10g", v);
+    return buf;
+}
 
 double parse_number(const std::string& name, const std::string& value) {
     size_t used = 0;
@@ -52,7 +72,8 @@ double parse_number(const std::string& name, const std::string& value) {
         used = 0;
     }
     if (used != value.size() || !std::isfinite(v))
-        throw std::invalid_argument("timing parameter " + name + ": '" + value + "' is not a number");
+        throw std::invalid_argument("timing parameter " + name + ": '" + value +
+                                    "' is not a number; expected a finite decimal number such as 250 or 2.5e2");
     return v;
 }
 
@@ -91,10 +112,16 @@ std::vector<std::string> TimingParams::names() {
     return out;
 }
 
+std::vector<TimingParams::Range> TimingParams::ranges() {
+    std::vector<Range> out;
+    for (const ParamRef& p : kParams) out.push_back(Range{p.name, p.min, p.max, p.unit});
+    return out;
+}
+
 void TimingParams::validate() const {
     auto positive = [](const char* name, double v) {
-        if (!(v > 0)) throw std::invalid_argument(std::string("timing parameter ") + name + ": " +
-                                                  std::to_string(v) + "; expected a value above 0");
+        if (!(v > 0)) throw std::invalid_argument(std::string("timing parameter ") + name + ": " + show(v) +
+                                                  "; expected a value above 0");
     };
     positive("core_clock_mhz", core_clock_mhz);
     positive("line_rate_gbps", line_rate_gbps);
@@ -118,8 +145,23 @@ void TimingParams::validate() const {
     if (rx_buffer_bytes < 64)
         throw std::invalid_argument("timing parameter rx_buffer_bytes: " + std::to_string(rx_buffer_bytes) +
                                     "; expected at least 64");
-    if (bus_latency_ns < 0 || mmio_latency_ns < 0 || host_irq_latency_ns < 0 || host_per_packet_ns < 0)
-        throw std::invalid_argument("timing parameters *_ns: expected values of 0 or more");
+    for (const ParamRef& p : kParams)  // times: never negative
+        if (p.real && p.min == 0 && !(this->*p.real >= 0))
+            throw std::invalid_argument(std::string("timing parameter ") + p.name + ": " + show(this->*p.real) +
+                                        "; expected 0 or more (at most " + show(p.max) + " " + p.unit + ")");
+    // Every parameter within its range: one line naming the parameter, the value and the range.
+    for (const ParamRef& p : kParams) {
+        const double v = p.real ? this->*p.real : double(this->*p.count);
+        if (v >= p.min && v <= p.max) continue;
+        throw std::invalid_argument(std::string("timing parameter ") + p.name + ": " + show(v) + "; expected " +
+                                    show(p.min) + " to " + show(p.max) + " " + p.unit);
+    }
+    const uint64_t buffers = uint64_t(rx_ring_entries) * rx_buffer_bytes;
+    if (buffers > kMaxHostBufferBytes)
+        throw std::invalid_argument("timing parameters rx_ring_entries x rx_buffer_bytes: " +
+                                    std::to_string(rx_ring_entries) + " x " + std::to_string(rx_buffer_bytes) +
+                                    " = " + std::to_string(buffers) + " B of receive buffers; expected at most " +
+                                    std::to_string(kMaxHostBufferBytes) + " B (256 MiB)");
 }
 
 }  // namespace ov2

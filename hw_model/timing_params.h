@@ -31,7 +31,11 @@ struct TimingParams {
     double bus_bandwidth_gbps = 113.0;    // Gb/s: usable link bandwidth (PCIe Gen3 x16 after TLP overhead)
     uint32_t bus_max_payload_bytes = 256; // B: largest single bus write (PCIe max payload size)
     double mmio_latency_ns = 500.0;       // ns: a driver register write or read (uncached MMIO round trip)
-    uint32_t desc_prefetch = 32;          // descriptors: posted-buffer descriptors fetched in one DMA read
+    uint32_t desc_prefetch = 64;          // descriptors: most posted-buffer descriptors fetched in one DMA read
+    uint32_t desc_cache_entries = 128;    // descriptors: on-chip cache of fetched descriptors (limits each read)
+    uint32_t desc_prefetch_threshold = 64;  // descriptors: a background read starts when the cache holds fewer
+    uint32_t wb_batch_max = 8;            // records: most completion records written back together (one batch)
+    double wb_batch_timeout_ns = 100.0;   // ns: longest a completion record waits for others to join its batch
     // ---- host ----
     double host_irq_latency_ns = 1000.0;  // ns: completion written to the driver's handler running
     double host_per_packet_ns = 5.0;      // ns: miniport + stack time per packet, aggregate over the cores RSS
@@ -51,7 +55,16 @@ struct TimingParams {
     // Sets one parameter by name; throws std::invalid_argument naming the parameter and the expected range.
     void set(const std::string& name, const std::string& value);
     static std::vector<std::string> names();
-    void validate() const;  // throws std::invalid_argument for impossible values (zero clock, ...)
+    // Throws std::invalid_argument for impossible values (zero clock, ...) and for values outside the
+    // parameter's range (ranges(): docs/timing.md), naming the parameter, the value and the range.
+    void validate() const;
+
+    struct Range {
+        std::string name;
+        double min, max;
+        std::string unit;
+    };
+    static std::vector<Range> ranges();  // the accepted range of every parameter, in names() order
 };
 
 }  // namespace ov2

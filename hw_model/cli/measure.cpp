@@ -128,6 +128,10 @@ json measure_here(const MeasureOptions& options) {
     r["latency_p50_ns"] = c.latency_percentile_ns(0.50);
     r["latency_p99_ns"] = c.latency_percentile_ns(0.99);
     r["latency_max_ns"] = double(c.latency_max_ps) / 1000;
+    // the device's part: last bit on the wire -> done byte of the completion written
+    r["completion_latency_p50_ns"] = c.completion_latency_percentile_ns(0.50);
+    r["completion_latency_p99_ns"] = c.completion_latency_percentile_ns(0.99);
+    r["completion_latency_max_ns"] = double(c.completion_latency_max_ps) / 1000;
     r["crypto_utilisation"] = lanes_ps > 0 ? double(sys.pipeline().crypto_busy_ps()) / lanes_ps : 0.0;
     r["bus_utilisation"] = sim_ps > 0 ? double(sys.bus().stats().link_busy_ps) / sim_ps : 0.0;
     r["mac_fifo_high_water_bytes"] = mac.fifo_high_water_bytes;

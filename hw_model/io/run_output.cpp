@@ -40,7 +40,7 @@ size_t RunCounts::latency_bin(uint64_t ps) {
     return std::min<size_t>(kLatencyBins - 1, size_t(std::log(ns) / std::log(1.01)));
 }
 
-double RunCounts::latency_percentile_ns(double fraction) const {
+double RunCounts::percentile_ns(const std::vector<uint64_t>& latency_bins, double fraction) {
     uint64_t total = 0;
     for (uint64_t n : latency_bins) total += n;
     if (!total) return 0;
@@ -72,7 +72,8 @@ void RunOutput::maybe_report_progress(uint32_t frame) {
                  static_cast<unsigned long long>(counts_.lines), double(now_ps()) / 1e6, frame / wall);
 }
 
-void RunOutput::completion_written(const RxPacket& pkt) { times(pkt.frame).completion_ps = now_ps(); }
+void RunOutput::completion_written(const RxPacket& pkt) { completion_written(pkt.frame); }
+void RunOutput::completion_written(uint32_t frame) { times(frame).completion_ps = now_ps(); }
 
 void RunOutput::finish_line() {
     if (oob_) std::fwrite(line_.data(), 1, line_.size(), oob_);
@@ -122,6 +123,11 @@ void RunOutput::indicated(const IndicationEvent& ev) {
         counts_.latency_max_ps = std::max(counts_.latency_max_ps, latency);
         ++counts_.latency_count;
         ++counts_.latency_bins[RunCounts::latency_bin(latency)];
+        if (t.completion_ps >= t.wire_end_ps && t.completion_ps) {
+            const uint64_t device = t.completion_ps - t.wire_end_ps;
+            counts_.completion_latency_max_ps = std::max(counts_.completion_latency_max_ps, device);
+            ++counts_.completion_latency_bins[RunCounts::latency_bin(device)];
+        }
     }
     counts_.last_indication_ps = now;
     counts_.indicated_bytes += ind.length;

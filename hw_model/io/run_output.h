@@ -32,8 +32,15 @@ struct RunCounts {
     // keeping every sample.
     std::vector<uint64_t> latency_bins = std::vector<uint64_t>(kLatencyBins, 0);
     static constexpr size_t kLatencyBins = 2048;
+    // The same for last bit on the wire -> the done byte of its completion written (the device's part).
+    std::vector<uint64_t> completion_latency_bins = std::vector<uint64_t>(kLatencyBins, 0);
+    uint64_t completion_latency_max_ps = 0;
     static size_t latency_bin(uint64_t ps);
-    double latency_percentile_ns(double fraction) const;
+    double latency_percentile_ns(double fraction) const { return percentile_ns(latency_bins, fraction); }
+    double completion_latency_percentile_ns(double fraction) const {
+        return percentile_ns(completion_latency_bins, fraction);
+    }
+    static double percentile_ns(const std::vector<uint64_t>& bins, double fraction);
 };
 
 class RunOutput {
@@ -47,6 +54,7 @@ public:
 
     void frame_arrived(const RxPacket& pkt);
     void completion_written(const RxPacket& pkt);
+    void completion_written(uint32_t frame);  // the done byte of the frame's completion was written
     void dropped(const RxPacket& pkt, MacDrop reason);
     void indicated(const IndicationEvent& ev);
     void close();  // flushes both files; throws InputError on a write error
