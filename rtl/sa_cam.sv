@@ -1,0 +1,315 @@
+// SA CAM: RTL twin of hw_model/sa_cam.{h,cpp} (SaCamTable). Same key (SPI + IP version + destination),
+// same precedence (an exact destination before an all-zero wildcard destination, lowest index among equal
+// candidates), same register interface (reg:: in hw_model/ov2_types.h) and the lookup contract of
+// TimingParams::cam_latency_cycles: one lookup accepted per cycle, result LATENCY cycles later.
+//
+// Conventions (docs/rtl.md): one clock `clk`, everything on its rising edge; `rst` synchronous, active
+// high, held for at least one cycle. Valid/ready handshakes: a transfer happens on a rising edge where
+// both are 1; valid never depends on ready combinationally.
+//
+// Key material (SA_DATA words 12..28) is not stored here: a read-back returns it as zero, as the model's
+// write-only keys do, and a key store next to the crypto engine copies it on the `upd_*` notification.
+module sa_cam #(
+    parameter int BUNDLES = 1024,  // SA bundles; two entries each (AH + ESP), as SaCamTable(bundles)
+    parameter int LATENCY = 3      // cycles from lookup accepted to result valid (>= 2)
+) (
+    input  logic         clk,
+    input  logic         rst,
+    // Register bus: byte offsets in BAR0 (0x000-0xFFF), 32-bit aligned. At most one of reg_wr/reg_rd per
+    // cycle. A write takes effect on the edge that samples it (SA_CMD executes on that edge); a read
+    // answers with reg_rvalid and reg_rdata in the next cycle.
+    input  logic         reg_wr,
+    input  logic         reg_rd,
+    input  logic [11:0]  reg_addr,
+    input  logic [31:0]  reg_wdata,
+    output logic         reg_rvalid,
+    output logic [31:0]  reg_rdata,
+    // Lookup request: the key as the parser produces it. Destination byte i of IpAddr::bytes sits at
+    // lk_dst[8*i +: 8] (the SA_DATA8..11 packing). The table is read on the edge that accepts the key.
+    input  logic         lk_valid,
+    output logic         lk_ready,
+    input  logic [31:0]  lk_spi,
+    input  logic [7:0]   lk_ip_version,
+    input  logic [127:0] lk_dst,
+    // Lookup result, in request order.
+    output logic         res_valid,
+    input  logic         res_ready,
+    output logic         res_hit,
+    output logic         res_wildcard,  // the hit is a wildcard-destination entry
+    output logic [11:0]  res_index,     // entry index (0 when there is no hit)
+    // One-cycle pulse after a command changed an entry (write, invalidate, seq_hi), the model's
+    // on_entry_changed: the crypto key schedule follows the table. No back-pressure.
+    output logic         upd_valid,
+    output logic [11:0]  upd_index,
+    output logic [3:0]   upd_op
+);
+    localparam int ENTRIES = 2 * BUNDLES;
+    localparam int DATA_WORDS = 48;  // reg::kSaDataWords
+
+    // Register offsets (reg:: namespace).
+    localparam logic [11:0] A_CTRL = 12'h100, A_CAPS = 12'h104, A_AUTH = 12'h108, A_ENC = 12'h10C;
+    localparam logic [11:0] A_UDP = 12'h110, A_CMD = 12'h120, A_STATUS = 12'h124, A_CAPACITY = 12'h128;
+    localparam logic [11:0] A_DATA0 = 12'h200, A_DATA_END = 12'h2C0;  // 48 words
+    localparam logic [3:0] OP_WRITE = 4'd1, OP_INVALIDATE = 4'd2, OP_SEQ_HI = 4'd3, OP_READ = 4'd4;
+
+    // The fields of a CamEntry the device keeps (pack_cam_entry words 0..11).
+    typedef struct packed {
+        logic         valid, inbound, esn, tunnel, inner;
+        logic [7:0]   ip_version, proto, slot;
+        logic [31:0]  spi, seq_hi, udp_esp, enc_alg, auth_alg;
+        logic [7:0]   icv_len, enc_key_len, auth_key_len;
+        logic [31:0]  handle;
+        logic [127:0] dst;
+    } entry_t;
+
+    // CamEntry{}: what an entry reads back as before its first write and after an invalidate.
+    localparam entry_t DEFAULT_ENTRY = '{valid: 1'b0, inbound: 1'b1, esn: 1'b0, tunnel: 1'b0, inner: 1'b0,
+                                         ip_version: 8'd4, proto: 8'd50, slot: 8'd0, spi: 32'd0,
+                                         seq_hi: 32'd0, udp_esp: 32'd0, enc_alg: 32'd0, auth_alg: 32'd0,
+                                         icv_len: 8'd0, enc_key_len: 8'd0, auth_key_len: 8'd0,
+                                         handle: 32'd0, dst: 128'd0};
+
+    // Entry storage is a RAM without reset, as a real table would be; `written` says which entries hold
+    // data (the others read as DEFAULT_ENTRY) and `live` which ones can match (valid and inbound), so the
+    // uninitialised contents are never observable.
+    entry_t                mem[ENTRIES];
+    logic [ENTRIES-1:0]    written;
+    logic [ENTRIES-1:0]    live;
+    logic [31:0]           staging[DATA_WORDS];
+    logic [31:0]           ctrl, caps, auth_mask, enc_mask, udp_esp_mask, status;
+
+    // ---- register bus and commands --------------------------------------------------------------------
+
+    logic [11:0] cmd_index;
+    logic [3:0]  cmd_op;
+    assign cmd_index = reg_wdata[11:0];
+    assign cmd_op = reg_wdata[31:28];
+
+    function automatic entry_t unpack_staging();
+        entry_t e;
+        e.valid = staging[0][0];
+        e.inbound = staging[0][1];
+        e.esn = staging[0][2];
+        e.tunnel = staging[0][3];
+        e.inner = staging[0][4];
+        e.ip_version = staging[0][15:8];
+        e.proto = staging[0][23:16];
+        e.slot = staging[0][31:24];
+        e.spi = staging[1];
+        e.seq_hi = staging[2];
+        e.udp_esp = staging[3];
+        e.enc_alg = staging[4];
+        e.auth_alg = staging[5];
+        e.icv_len = staging[6][7:0];
+        e.enc_key_len = staging[6][15:8];
+        e.auth_key_len = staging[6][23:16];
+        e.handle = staging[7];
+        e.dst = {staging[11], staging[10], staging[9], staging[8]};
+        return e;
+    endfunction
+
+    entry_t staged, cmd_entry;
+    assign staged = unpack_staging();
+    assign cmd_entry = written[cmd_index[$clog2(ENTRIES)-1:0]] ? mem[cmd_index[$clog2(ENTRIES)-1:0]]
+                                                                : DEFAULT_ENTRY;
+
+    // SaCamTable::execute's checks: index in range, key lengths within their arrays, IP version 4 or 6.
+    logic cmd_in_range, staged_ok;
+    assign cmd_in_range = 32'(cmd_index) < 32'(ENTRIES);
+    assign staged_ok = staged.enc_key_len <= 8'd32 && staged.auth_key_len <= 8'd32 &&
+                       (staged.ip_version == 8'd4 || staged.ip_version == 8'd6);
+
+    logic [$clog2(ENTRIES)-1:0] ci;
+    assign ci = cmd_index[$clog2(ENTRIES)-1:0];
+
+    always_ff @(posedge clk) begin
+        upd_valid <= 1'b0;
+        reg_rvalid <= 1'b0;
+        if (rst) begin
+            written <= '0;
+            live <= '0;
+            ctrl <= '0;
+            caps <= '0;
+            auth_mask <= '0;
+            enc_mask <= '0;
+            udp_esp_mask <= '0;
+            status <= '0;
+            for (int w = 0; w < DATA_WORDS; w++) staging[w] <= '0;
+            reg_rdata <= '0;
+            upd_index <= '0;
+            upd_op <= '0;
+        end else if (reg_wr) begin
+            if (reg_addr >= A_DATA0 && reg_addr < A_DATA_END) begin
+                staging[6'((reg_addr - A_DATA0) >> 2)] <= reg_wdata;
+            end else begin
+                case (reg_addr)
+                    A_CTRL: ctrl <= reg_wdata;
+                    A_CAPS: caps <= reg_wdata;
+                    A_AUTH: auth_mask <= reg_wdata;
+                    A_ENC: enc_mask <= reg_wdata;
+                    A_UDP: udp_esp_mask <= reg_wdata;
+                    A_CMD: begin
+                        status <= 32'd0;
+                        if (!cmd_in_range) begin
+                            status <= 32'd1;
+                        end else begin
+                            case (cmd_op)
+                                OP_WRITE:
+                                    if (!staged_ok) begin
+                                        status <= 32'd1;
+                                    end else begin
+                                        mem[ci] <= staged;
+                                        written[ci] <= 1'b1;
+                                        live[ci] <= staged.valid & staged.inbound;
+                                        upd_valid <= 1'b1;
+                                    end
+                                OP_INVALIDATE: begin
+                                    written[ci] <= 1'b0;
+                                    live[ci] <= 1'b0;
+                                    upd_valid <= 1'b1;
+                                end
+                                OP_SEQ_HI: begin
+                                    // On a never-written entry this materialises CamEntry{} with seq_hi.
+                                    mem[ci] <= '{valid: cmd_entry.valid, inbound: cmd_entry.inbound,
+                                                 esn: cmd_entry.esn, tunnel: cmd_entry.tunnel,
+                                                 inner: cmd_entry.inner, ip_version: cmd_entry.ip_version,
+                                                 proto: cmd_entry.proto, slot: cmd_entry.slot,
+                                                 spi: cmd_entry.spi, seq_hi: staging[0],
+                                                 udp_esp: cmd_entry.udp_esp, enc_alg: cmd_entry.enc_alg,
+                                                 auth_alg: cmd_entry.auth_alg, icv_len: cmd_entry.icv_len,
+                                                 enc_key_len: cmd_entry.enc_key_len,
+                                                 auth_key_len: cmd_entry.auth_key_len,
+                                                 handle: cmd_entry.handle, dst: cmd_entry.dst};
+                                    written[ci] <= 1'b1;
+                                    upd_valid <= 1'b1;
+                                end
+                                OP_READ: begin
+                                    // pack_cam_entry of the entry with its keys cleared: words 12..47 zero.
+                                    staging[0] <= {cmd_entry.slot, cmd_entry.proto, cmd_entry.ip_version,
+                                                   3'b000, cmd_entry.inner, cmd_entry.tunnel, cmd_entry.esn,
+                                                   cmd_entry.inbound, cmd_entry.valid};
+                                    staging[1] <= cmd_entry.spi;
+                                    staging[2] <= cmd_entry.seq_hi;
+                                    staging[3] <= cmd_entry.udp_esp;
+                                    staging[4] <= cmd_entry.enc_alg;
+                                    staging[5] <= cmd_entry.auth_alg;
+                                    staging[6] <= {8'd0, cmd_entry.auth_key_len, cmd_entry.enc_key_len,
+                                                   cmd_entry.icv_len};
+                                    staging[7] <= cmd_entry.handle;
+                                    staging[8] <= cmd_entry.dst[31:0];
+                                    staging[9] <= cmd_entry.dst[63:32];
+                                    staging[10] <= cmd_entry.dst[95:64];
+                                    staging[11] <= cmd_entry.dst[127:96];
+                                    for (int w = 12; w < DATA_WORDS; w++) staging[w] <= '0;
+                                end
+                                default: status <= 32'd1;
+                            endcase
+                        end
+                        upd_index <= cmd_index;
+                        upd_op <= cmd_op;
+                    end
+                    default: ;  // read-only or unmapped: ignored, as SaCamTable::write_register does
+                endcase
+            end
+        end else if (reg_rd) begin
+            reg_rvalid <= 1'b1;
+            if (reg_addr >= A_DATA0 && reg_addr < A_DATA_END) begin
+                reg_rdata <= staging[6'((reg_addr - A_DATA0) >> 2)];
+            end else begin
+                case (reg_addr)
+                    A_CTRL: reg_rdata <= ctrl;
+                    A_CAPS: reg_rdata <= caps;
+                    A_AUTH: reg_rdata <= auth_mask;
+                    A_ENC: reg_rdata <= enc_mask;
+                    A_UDP: reg_rdata <= udp_esp_mask;
+                    A_STATUS: reg_rdata <= status;
+                    A_CAPACITY: reg_rdata <= 32'(ENTRIES);
+                    default: reg_rdata <= '0;
+                endcase
+            end
+        end
+    end
+
+    // ---- lookup pipeline --------------------------------------------------------------------------------
+    // Stage 1 compares the key with every entry (match vectors), stage 2 picks the winner, stages 3..LATENCY
+    // carry it. The whole pipeline holds while the result waits for res_ready.
+
+    logic adv;
+    assign adv = !res_valid || res_ready;
+    assign lk_ready = adv && !rst;
+
+    logic               s1_valid;
+    logic [ENTRIES-1:0] s1_exact, s1_wild;
+
+    always_ff @(posedge clk) begin
+        if (rst) begin
+            s1_valid <= 1'b0;
+            s1_exact <= '0;
+            s1_wild <= '0;
+        end else if (adv) begin
+            s1_valid <= lk_valid;
+            if (lk_valid) begin
+                for (int i = 0; i < ENTRIES; i++) begin
+                    s1_exact[i] <= live[i] && mem[i].spi == lk_spi && mem[i].ip_version == lk_ip_version &&
+                                   mem[i].dst == lk_dst;
+                    s1_wild[i] <= live[i] && mem[i].spi == lk_spi && mem[i].ip_version == lk_ip_version &&
+                                  mem[i].dst == 128'd0;
+                end
+            end
+        end
+    end
+
+    // Lowest set bit of a match vector.
+    function automatic logic [12:0] lowest(input logic [ENTRIES-1:0] v);
+        logic [12:0] r;  // {found, index}
+        r = '0;
+        for (int i = ENTRIES - 1; i >= 0; i--)
+            if (v[i]) r = {1'b1, 12'(i)};
+        return r;
+    endfunction
+
+    logic [12:0] exact_pick, wild_pick;
+    assign exact_pick = lowest(s1_exact);
+    assign wild_pick = lowest(s1_wild);
+
+    logic        p_valid[2:LATENCY];
+    logic        p_hit[2:LATENCY];
+    logic        p_wild[2:LATENCY];
+    logic [11:0] p_index[2:LATENCY];
+
+    always_ff @(posedge clk) begin
+        if (rst) begin
+            for (int s = 2; s <= LATENCY; s++) begin
+                p_valid[s] <= 1'b0;
+                p_hit[s] <= 1'b0;
+                p_wild[s] <= 1'b0;
+                p_index[s] <= '0;
+            end
+        end else if (adv) begin
+            p_valid[2] <= s1_valid;
+            p_hit[2] <= s1_valid && (exact_pick[12] || wild_pick[12]);
+            p_wild[2] <= s1_valid && !exact_pick[12] && wild_pick[12];
+            p_index[2] <= !s1_valid ? 12'd0 : exact_pick[12] ? exact_pick[11:0] :
+                          wild_pick[12] ? wild_pick[11:0] : 12'd0;
+            for (int s = 3; s <= LATENCY; s++) begin
+                p_valid[s] <= p_valid[s-1];
+                p_hit[s] <= p_hit[s-1];
+                p_wild[s] <= p_wild[s-1];
+                p_index[s] <= p_index[s-1];
+            end
+        end
+    end
+
+    assign res_valid = p_valid[LATENCY];
+    assign res_hit = p_hit[LATENCY];
+    assign res_wildcard = p_wild[LATENCY];
+    assign res_index = p_index[LATENCY];
+
+    // Parameter checks at elaboration (the index register has 12 bits, as reg::kSaCmd).
+    if (LATENCY < 2) begin : g_bad_latency
+        $error("sa_cam: LATENCY must be at least 2");
+    end
+    if (ENTRIES > 4096 || BUNDLES < 1) begin : g_bad_bundles
+        $error("sa_cam: BUNDLES must be 1..2048 (12-bit entry index)");
+    end
+endmodule

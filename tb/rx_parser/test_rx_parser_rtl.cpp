@@ -1,0 +1,528 @@
+// Lockstep: rtl/rx_parser.sv (Verilated) against parse_frame(), frame by frame and cycle by cycle. Each
+// frame is streamed at the datapath width with random valid gaps and garbage in the bytes s_keep leaves
+// out; every result record is compared field by field with parse_frame's ParseResult, and every cycle the
+// valid/ready rules, ready-independence of the result, the stream/result ordering (no result before the
+// last beat, no new frame before the result is taken, a bounded walk after the last beat) and a second
+// instance with other random initial values are checked. Method: docs/rtl.md.
+//
+// Sizes: OV2_RTL_PARSER_FRAMES (random frames: mutations of the vector frames and random headers,
+// default 120000), OV2_RTL_SEED. A longer run: OV2_RTL_PARSER_FRAMES=2000000.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <iterator>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pcap_io.h"
+#include "rtl_harness.h"
+#include "rx_parser.h"
+#include "Vrx_parser.h"
+
+namespace ov2 {
+namespace {
+
+namespace fs = std::filesystem;
+using rtl::Mismatch;
+using Bytes = std::vector<uint8_t>;
+
+constexpr size_t kBeat = 64;  // the RTL's W default, TimingParams::datapath_bytes
+
+// The RTL's error codes for the model's static strings (docs/rtl.md).
+uint32_t error_code(const char* e) {
+    static const std::map<std::string, uint32_t> codes = {
+        {"buffer longer than 65535 bytes", 1},
+        {"frame shorter than the Ethernet header", 2},
+        {"frame shorter than its VLAN tags", 3},
+        {"no IP header in the buffer", 4},
+        {"IP version does not match the ethertype", 5},
+        {"IP version neither 4 nor 6", 6},
+        {"truncated IPv4 header", 7},
+        {"IPv4 IHL below 5", 8},
+        {"IPv4 total length shorter than its header", 9},
+        {"IPv4 total length beyond the buffer", 10},
+        {"truncated IPv6 header", 11},
+        {"IPv6 payload length 0 (jumbogram) not supported", 12},
+        {"IPv6 payload length beyond the buffer", 13},
+        {"truncated IPv6 extension header", 14},
+        {"IPv6 extension header length beyond the payload", 15},
+        {"truncated IPv6 fragment header", 16},
+        {"truncated ESP header", 17},
+        {"truncated AH header", 18},
+        {"truncated UDP header", 19},
+        {"UDP length below its header", 20},
+        {"UDP length beyond the IP payload", 21},
+        {"IP datagram ends inside the ESP header", 1},
+        {"IP datagram ends inside the AH header", 2},
+        {"AH payload length below its fixed header", 3},
+        {"AH length beyond the IP payload", 4},
+    };
+    if (e == nullptr) return 0;
+    const auto it = codes.find(e);
+    return it == codes.end() ? 0xFFFF : it->second;  // a string the RTL does not know: always a mismatch
+}
+
+std::vector<uint32_t> addr_words(const IpAddr& a) {
+    std::vector<uint32_t> w(4);
+    for (size_t i = 0; i < 16; ++i) w[i / 4] |= uint32_t(a.bytes[i]) << (8 * (i % 4));
+    return w;
+}
+
+// The record as 26 words: 18 one-word fields, then src and dst (4 words each). Names for the report.
+constexpr size_t kScalarFields = 18;
+constexpr std::array<const char*, 20> kFieldNames = {
+    "r_kind", "r_error", "r_vlan_tags", "r_ip_version", "r_l3_offset", "r_syntax_error", "r_ipv4_options",
+    "r_ipv6_ext", "r_fragment", "r_l3_length", "r_udp_offset", "r_ipsec_offset", "r_ipsec_proto",
+    "r_next_header_offset", "r_spi", "r_seq", "r_addr_set", "src.version", "r_src", "r_dst"};
+using Record = std::array<uint32_t, kScalarFields + 8>;
+
+size_t field_first_word(size_t f) { return f < kScalarFields ? f : kScalarFields + 4 * (f - kScalarFields); }
+size_t field_words(size_t f) { return f < kScalarFields ? 1 : 4; }
+std::vector<uint32_t> field(const Record& r, size_t f) {
+    return std::vector<uint32_t>(r.begin() + field_first_word(f), r.begin() + field_first_word(f) + field_words(f));
+}
+
+Record record_of(const ParseResult& r) {
+    const bool bad = r.kind == L4Kind::Malformed;
+    // On Malformed only the first five fields mean anything (docs/rx_parser.md); the RTL reads the rest as 0.
+    Record x = {uint32_t(r.kind), error_code(r.error), r.vlan_tags, r.ip_version, r.l3_offset,
+                bad ? 0 : error_code(r.syntax_error), !bad && r.ipv4_options, !bad && r.ipv6_extension_headers,
+                !bad && r.fragment, bad ? 0 : r.l3_length, bad ? 0u : r.udp_offset, bad ? 0u : r.ipsec_offset,
+                bad ? 0u : r.ipsec_proto, bad ? 0u : r.next_header_offset, bad ? 0 : r.spi, bad ? 0 : r.seq,
+                !bad && r.dst.version != 0, bad ? 0u : r.src.version};
+    if (!bad)
+        for (size_t i = 0; i < 16; ++i) {
+            x[kScalarFields + i / 4] |= uint32_t(r.src.bytes[i]) << (8 * (i % 4));
+            x[kScalarFields + 4 + i / 4] |= uint32_t(r.dst.bytes[i]) << (8 * (i % 4));
+        }
+    return x;
+}
+
+Record record_of(Vrx_parser& m) {
+    Record x = {m.r_kind, m.r_error, m.r_vlan_tags, m.r_ip_version, m.r_l3_offset, m.r_syntax_error,
+                m.r_ipv4_options, m.r_ipv6_ext, m.r_fragment, m.r_l3_length, m.r_udp_offset, m.r_ipsec_offset,
+                m.r_ipsec_proto, m.r_next_header_offset, m.r_spi, m.r_seq, m.r_addr_set,
+                // IpAddr::v4/v6 set the version together with the bytes
+                m.r_addr_set ? uint32_t(m.r_ip_version) : 0u};
+    for (size_t w = 0; w < 4; ++w) {
+        x[kScalarFields + w] = m.r_src[w];
+        x[kScalarFields + 4 + w] = m.r_dst[w];
+    }
+    return x;
+}
+
+std::vector<uint32_t> flat(const Record& r) { return std::vector<uint32_t>(r.begin(), r.end()); }
+
+// parse_frame on a frame (an empty vector's data() may be null: the model treats it as any empty frame).
+ParseResult parse(const Bytes& f) { return parse_frame(f.data(), f.size()); }
+
+class ParserBench {
+    using Dut = rtl::Dut<Vrx_parser>;
+
+public:
+    struct Config {
+        uint64_t seed = 1;
+        std::string vcd_path;
+        uint64_t vcd_from = 0, vcd_to = 0;
+    };
+    explicit ParserBench(const Config& cfg)
+        : cfg_(cfg), dut_(int(cfg.seed * 2 + 1), "parser"), shadow_(int(cfg.seed * 2 + 2), "parser_shadow"),
+          traffic_(cfg.seed) {
+        for (auto* d : {&dut_, &shadow_}) {
+            (*d)->s_valid = 0;
+            (*d)->r_ready = 0;
+            d->reset();
+        }
+    }
+    void push(Bytes frame) {
+        expected_.push_back(record_of(parse(frame)));
+        if (corrupt_reference) corrupt_reference(expected_.back());
+        frames_.push_back(std::move(frame));
+    }
+    void run() {
+        while (!done() && !mm_.found && !past_window()) cycle();
+        if (!cfg_.vcd_path.empty() && mm_.found)
+            while (!past_window()) cycle();
+    }
+    bool done() const { return frames_.empty() && expected_.empty(); }
+    Mismatch& mismatch() { return mm_; }
+    uint64_t results() const { return results_; }
+    uint64_t cycles() const { return dut_.cycle(); }
+    uint64_t stalls() const { return r_check_.stalls(); }
+    uint64_t max_walk_after_last() const { return max_after_last_; }
+    std::map<uint32_t, uint64_t> kinds;  // results per L4Kind, to show what the run covered
+    std::function<void(Record&)> corrupt_reference;
+
+private:
+    bool past_window() const { return !cfg_.vcd_path.empty() && dut_.cycle() > cfg_.vcd_to; }
+
+    struct Beat {
+        bool valid = false, last = false;
+        uint32_t keep_bytes = 0;
+        uint8_t data[kBeat] = {};
+    };
+
+    static void drive(Dut& d, const Beat& b, bool r_ready) {
+        d->s_valid = b.valid;
+        d->s_last = b.last;
+        uint64_t keep = b.keep_bytes >= 64 ? ~0ULL : ((1ULL << b.keep_bytes) - 1);
+        d->s_keep = keep;
+        for (size_t w = 0; w < kBeat / 4; ++w) {
+            uint32_t v;
+            std::memcpy(&v, b.data + 4 * w, 4);
+            d->s_data[w] = v;
+        }
+        d->r_ready = r_ready;
+        d.settle();
+    }
+
+    void cycle() {
+        const uint64_t now = dut_.cycle();
+        if (!cfg_.vcd_path.empty() && now >= cfg_.vcd_from && !vcd_started_) {
+            dut_.open_vcd(cfg_.vcd_path);
+            vcd_started_ = true;
+        }
+        traffic_.tick();
+        // The current beat of the head frame: held until taken, gaps between beats at random.
+        if (!beat_.valid && !frames_.empty() && !frame_sent_ && traffic_.valid()) {
+            const Bytes& f = frames_.front();
+            const size_t off = sent_beats_ * kBeat;
+            const size_t n = std::min(kBeat, f.size() - std::min(off, f.size()));
+            beat_.valid = true;
+            beat_.last = off + kBeat >= f.size();
+            beat_.keep_bytes = uint32_t(n);
+            for (size_t i = 0; i < kBeat; ++i)  // bytes outside s_keep carry garbage the RTL must ignore
+                beat_.data[i] = i < n ? f[off + i] : uint8_t(traffic_.next());
+        }
+        const bool r_ready = traffic_.ready();
+
+        drive(dut_, beat_, !r_ready);
+        const bool v_other = dut_->r_valid;
+        const Record d_other = record_of(dut_.model());
+        drive(dut_, beat_, r_ready);
+        drive(shadow_, beat_, r_ready);
+        Vrx_parser& m = dut_.model();
+        mm_.check(now, "r_valid (r_ready-independent)", v_other, bool(m.r_valid));
+        const Record got = record_of(m);
+        if (m.r_valid && d_other != got) mm_.check(now, "r_* (r_ready-independent)", flat(d_other), flat(got));
+
+        // Ordering: a result only for a frame whose last beat was taken; no beat taken while it waits.
+        if (m.r_valid && !frame_sent_) mm_.fail(now, "r_valid", "0 before the frame's last beat", "1");
+        if (m.r_valid && m.s_ready) mm_.fail(now, "s_ready", "0 while a result waits", "1");
+        if (frame_sent_ && !m.r_valid) {
+            ++after_last_;
+            // The walk takes one header a cycle; headers are at least 8 bytes apart past the IP header.
+            const uint64_t bound = 8 + frames_.front().size() / 8;
+            if (after_last_ > bound)
+                mm_.fail(now, "r_valid", "within " + std::to_string(bound) + " cycles of the last beat",
+                         "still 0");
+        }
+        if (m.r_valid && !expected_.empty()) {
+            const Record& want = expected_.front();
+            if (want != got)
+                for (size_t f = 0; f < kFieldNames.size() && !mm_.found; ++f)
+                    mm_.check(now, std::string(kFieldNames[f]) + " (frame " + std::to_string(results_ + 1) + ")",
+                              field(want, f), field(got, f));
+        }
+        std::vector<uint32_t> sdata(m.s_data.data(), m.s_data.data() + kBeat / 4);
+        sdata.push_back(beat_.last);
+        sdata.push_back(beat_.keep_bytes);
+        s_check_.check(now, beat_.valid, m.s_ready, sdata, mm_);
+        r_check_.check(now, m.r_valid, r_ready, m.r_valid ? flat(got) : std::vector<uint32_t>{}, mm_);
+        Vrx_parser& s = shadow_.model();
+        mm_.check(now, "shadow s_ready", bool(m.s_ready), bool(s.s_ready));
+        mm_.check(now, "shadow r_valid", bool(m.r_valid), bool(s.r_valid));
+        if (m.r_valid && got != record_of(s)) mm_.check(now, "shadow r_*", flat(got), flat(record_of(s)));
+
+        // The edge.
+        if (beat_.valid && m.s_ready) {
+            ++sent_beats_;
+            if (beat_.last) {
+                frame_sent_ = true;
+                after_last_ = 0;
+            }
+            beat_.valid = false;
+        }
+        if (m.r_valid && r_ready && !expected_.empty()) {
+            ++kinds[got[0]];
+            max_after_last_ = std::max(max_after_last_, after_last_);
+            expected_.pop_front();
+            frames_.pop_front();
+            frame_sent_ = false;
+            sent_beats_ = 0;
+            ++results_;
+        }
+        dut_.edge();
+        shadow_.edge();
+        if (dut_.tracing() && dut_.cycle() > cfg_.vcd_to) dut_.close_vcd();
+    }
+
+    Config cfg_;
+    Dut dut_, shadow_;
+    rtl::Traffic traffic_;
+    std::deque<Bytes> frames_;
+    std::deque<Record> expected_;
+    Beat beat_;
+    size_t sent_beats_ = 0;
+    bool frame_sent_ = false, vcd_started_ = false;
+    uint64_t after_last_ = 0, max_after_last_ = 0, results_ = 0;
+    rtl::HandshakeChecker s_check_{"s"}, r_check_{"r"};
+    Mismatch mm_;
+};
+
+std::string replay_with_vcd(const std::string& name, ParserBench::Config cfg, const Mismatch& first,
+                            const std::function<void(ParserBench&)>& body) {
+    cfg.vcd_path = rtl::vcd_window_path(name);
+    cfg.vcd_from = first.cycle > rtl::kVcdHalfWindow ? first.cycle - rtl::kVcdHalfWindow : 0;
+    cfg.vcd_to = first.cycle + rtl::kVcdHalfWindow;
+    ParserBench again(cfg);
+    body(again);
+    return fs::absolute(cfg.vcd_path).string() + " (cycles " + std::to_string(cfg.vcd_from) + ".." +
+           std::to_string(cfg.vcd_to) + ")";
+}
+
+std::unique_ptr<ParserBench> run_lockstep(const std::string& name, uint64_t seed,
+                                          const std::function<void(ParserBench&)>& body) {
+    ParserBench::Config cfg;
+    cfg.seed = seed;
+    auto bench = std::make_unique<ParserBench>(cfg);
+    body(*bench);
+    if (bench->mismatch().found)
+        ADD_FAILURE() << name << ": " << bench->mismatch().str() << "; VCD window in "
+                      << replay_with_vcd(name, cfg, bench->mismatch(), body);
+    return bench;
+}
+
+// Every frame of the published vectors and of every scenario capture, read with the project's reader.
+std::vector<Bytes> vector_frames() {
+    std::vector<fs::path> pcaps;
+    for (const auto& d : fs::recursive_directory_iterator(std::string(OV2_SOURCE_DIR) + "/tb/scenarios"))
+        if (d.is_regular_file() && d.path().extension() == ".pcap") pcaps.push_back(d.path());
+    std::sort(pcaps.begin(), pcaps.end());
+    pcaps.insert(pcaps.begin(), std::string(OV2_SHARED_DIR) + "/vectors/published/published_vectors.pcap");
+    std::vector<Bytes> frames;
+    for (const fs::path& p : pcaps) {
+        PcapReader reader(p.string());
+        Frame f;
+        while (reader.next(f)) frames.push_back(f.bytes);
+    }
+    return frames;
+}
+
+void put16(Bytes& b, size_t at, uint32_t v) {
+    if (at + 2 > b.size()) return;
+    b[at] = uint8_t(v >> 8);
+    b[at + 1] = uint8_t(v);
+}
+
+// A frame built from random headers: tags, IPv4 (options, fragments) or IPv6 (extension headers), then
+// ESP, AH, UDP/4500 (ESP, keepalive, non-ESP marker, short) or another protocol; lengths consistent most
+// of the time, padding after the datagram.
+Bytes random_headers(rtl::Traffic& r) {
+    Bytes f(12);
+    for (auto& b : f) b = uint8_t(r.next());
+    const unsigned tags = r.chance(70) ? 0 : unsigned(r.below(4));
+    for (unsigned t = 0; t < tags; ++t) {
+        const uint16_t tpid = r.chance(45) ? 0x8100 : r.chance(80) ? 0x88A8 : 0x9100;
+        f.push_back(uint8_t(tpid >> 8));
+        f.push_back(uint8_t(tpid));
+        f.push_back(uint8_t(r.next()));
+        f.push_back(uint8_t(r.next()));
+    }
+    const bool v6 = r.chance(50);
+    const uint16_t et = r.chance(92) ? (v6 ? 0x86DD : 0x0800) : (r.chance(50) ? 0x0806 : (v6 ? 0x0800 : 0x86DD));
+    f.push_back(uint8_t(et >> 8));
+    f.push_back(uint8_t(et));
+    const size_t l3 = f.size();
+    // L4 first, then the IP header around it.
+    Bytes l4;
+    const unsigned pick = unsigned(r.below(10));
+    uint8_t proto = 0;
+    if (pick < 3) {  // ESP
+        proto = 50;
+        l4.resize(r.chance(10) ? r.below(8) : 8 + r.below(80));
+    } else if (pick < 5) {  // AH
+        proto = 51;
+        const unsigned plen = r.chance(10) ? unsigned(r.below(256)) : 1 + unsigned(r.below(6));
+        l4.resize(r.chance(10) ? r.below(16) : (plen + 2) * 4 + r.below(40));
+        if (l4.size() > 1) l4[1] = uint8_t(plen);
+    } else if (pick < 9) {  // UDP
+        proto = 17;
+        const unsigned kind = unsigned(r.below(5));
+        Bytes payload = kind == 0 ? Bytes{0xFF} : kind == 1 ? Bytes{0, 0, 0, 0, 1, 2} : Bytes(r.below(8));
+        if (kind >= 3) payload.resize(8 + r.below(60));
+        for (size_t i = kind <= 1 ? payload.size() : 0; i < payload.size(); ++i) payload[i] = uint8_t(r.next());
+        l4.resize(8);
+        put16(l4, 0, uint32_t(r.next()));
+        put16(l4, 2, r.chance(85) ? 4500 : uint32_t(r.below(65536)));
+        put16(l4, 4, r.chance(85) ? uint32_t(8 + payload.size()) : uint32_t(r.below(80)));
+        l4.insert(l4.end(), payload.begin(), payload.end());
+    } else {
+        proto = r.chance(50) ? 6 : uint8_t(r.next());
+        l4.resize(r.below(40));
+    }
+    for (size_t i = 0; i < l4.size(); ++i)
+        if (!(proto == 17 && i < 8) && !(proto == 51 && i == 1)) l4[i] = uint8_t(r.next());
+    if (!v6) {
+        const unsigned ihl = r.chance(75) ? 5 : (r.chance(90) ? 6 + unsigned(r.below(10)) : unsigned(r.below(5)));
+        Bytes ip(std::max(20u, ihl * 4));
+        for (auto& b : ip) b = uint8_t(r.next());
+        ip[0] = uint8_t(0x40 | ihl);
+        const size_t total = ip.size() + l4.size();
+        put16(ip, 2, r.chance(88) ? uint32_t(total) : uint32_t(r.below(total + 40)));
+        const unsigned fr = unsigned(r.below(10));
+        put16(ip, 6, fr < 7 ? 0 : fr == 7 ? 0x2000 : fr == 8 ? uint32_t(1 + r.below(0x1FFF)) : uint32_t(r.below(65536)));
+        ip[9] = proto;
+        f.insert(f.end(), ip.begin(), ip.end());
+    } else {
+        Bytes ext;  // extension headers before the L4 header
+        uint8_t first = proto;
+        const unsigned n_ext = r.chance(55) ? 0 : unsigned(1 + r.below(3));
+        std::vector<Bytes> hdrs;
+        std::vector<uint8_t> types;
+        for (unsigned i = 0; i < n_ext; ++i) {
+            const uint8_t t = std::array<uint8_t, 4>{0, 43, 60, 44}[r.below(4)];
+            Bytes h(t == 44 ? 8 : (r.below(3) + 1) * 8);
+            for (auto& b : h) b = uint8_t(r.next());
+            if (t != 44) h[1] = uint8_t(h.size() / 8 - 1);
+            else put16(h, 2, r.chance(60) ? 0 : r.chance(50) ? 1 : uint32_t(r.below(65536)));
+            if (r.chance(5)) h[1] = uint8_t(r.next());
+            hdrs.push_back(h);
+            types.push_back(t);
+        }
+        for (size_t i = hdrs.size(); i-- > 0;) {  // chain: each names the next
+            hdrs[i][0] = first;
+            first = types[i];
+            ext.insert(ext.begin(), hdrs[i].begin(), hdrs[i].end());
+        }
+        Bytes ip(40);
+        for (auto& b : ip) b = uint8_t(r.next());
+        ip[0] = 0x60;
+        const size_t plen = ext.size() + l4.size();
+        put16(ip, 4, r.chance(88) ? uint32_t(plen) : uint32_t(r.below(plen + 40)));
+        ip[6] = first;
+        f.insert(f.end(), ip.begin(), ip.end());
+        f.insert(f.end(), ext.begin(), ext.end());
+    }
+    f.insert(f.end(), l4.begin(), l4.end());
+    const size_t pad = r.chance(30) ? r.below(24) : 0;
+    for (size_t i = 0; i < pad; ++i) f.push_back(uint8_t(r.next()));
+    if (r.chance(5)) f.resize(r.below(f.size() + 1));  // cut anywhere
+    (void)l3;
+    return f;
+}
+
+// A vector frame changed a little: byte flips in the headers, a length field rewritten, cut or extended.
+Bytes mutate(const Bytes& base, rtl::Traffic& r) {
+    Bytes f = base;
+    const unsigned n = 1 + unsigned(r.below(3));
+    for (unsigned i = 0; i < n && !f.empty(); ++i) {
+        const size_t hot = std::min<size_t>(f.size(), 96);
+        switch (r.below(6)) {
+        case 0: f[r.below(hot)] ^= uint8_t(1u << r.below(8)); break;
+        case 1: f[r.below(hot)] = uint8_t(r.next()); break;
+        case 2: f.resize(r.below(f.size() + 1)); break;
+        case 3:
+            for (size_t k = r.below(80); k > 0; --k) f.push_back(uint8_t(r.next()));
+            break;
+        case 4: {  // a 16-bit field where lengths live (IPv4 total 16, IPv6 payload 18, UDP length ~38..)
+            const size_t at = std::array<size_t, 6>{16, 18, 20, 38, 42, 58}[r.below(6)];
+            put16(f, at, r.chance(50) ? uint32_t(r.below(65536)) : uint32_t(r.below(f.size() + 16)));
+            break;
+        }
+        default:  // ethertype/TPID bytes where tags and ethertypes live
+            f[std::min<size_t>(f.size() - 1, 12 + r.below(12))] =
+                std::array<uint8_t, 8>{0x81, 0x00, 0x88, 0xA8, 0x86, 0xDD, 0x08, 0x00}[r.below(8)];
+        }
+    }
+    return f;
+}
+
+}  // namespace
+
+TEST(RxParserRtl, VectorFramesLockstep) {
+    const std::vector<Bytes> frames = vector_frames();
+    ASSERT_GE(frames.size(), 700u);
+    auto bench = run_lockstep("RxParserRtl_Vectors", 21, [&](ParserBench& b) {
+        for (const Bytes& f : frames) b.push(f);
+        b.run();
+    });
+    ASSERT_FALSE(HasFailure());
+    EXPECT_EQ(bench->results(), frames.size());
+    EXPECT_GT(bench->kinds[uint32_t(L4Kind::Esp)], 300u);
+    EXPECT_GT(bench->kinds[uint32_t(L4Kind::Ah)], 20u);
+    EXPECT_GT(bench->kinds[uint32_t(L4Kind::UdpEsp)], 5u);
+    std::printf("%zu vector frames, %llu cycles, zero mismatches; kinds:", frames.size(),
+                (unsigned long long)bench->cycles());
+    for (const auto& [k, n] : bench->kinds) std::printf(" %s=%llu", l4_kind_name(L4Kind(k)), (unsigned long long)n);
+    std::printf("\n");
+}
+
+TEST(RxParserRtl, RandomFramesLockstep) {
+    const uint64_t n = rtl::env_u64("OV2_RTL_PARSER_FRAMES", 120000);
+    const uint64_t seed = rtl::env_u64("OV2_RTL_SEED", 7);
+    const std::vector<Bytes> base = vector_frames();
+    ASSERT_FALSE(base.empty());
+    std::map<uint32_t, uint64_t> errors;
+    auto bench = run_lockstep("RxParserRtl_Random", seed, [&](ParserBench& b) {
+        rtl::Traffic r(seed ^ 0x9A25E);
+        for (uint64_t i = 0; i < n; ++i) {
+            Bytes f = r.chance(50) ? mutate(base[r.below(base.size())], r) : random_headers(r);
+            const ParseResult p = parse(f);
+            ++errors[p.kind == L4Kind::Malformed ? error_code(p.error) : 100 + error_code(p.syntax_error)];
+            b.push(std::move(f));
+            if (i % 2048 == 2047) b.run();
+        }
+        // Frames over 65535 bytes (Malformed as a whole) and the empty frame.
+        Bytes big = base[0];
+        big.resize(65536 + 100, 0xA5);
+        b.push(big);
+        b.push(Bytes{});
+        b.run();
+    });
+    ASSERT_FALSE(HasFailure());
+    EXPECT_EQ(bench->results(), n + 2);
+    for (uint32_t k = 0; k <= 6; ++k) EXPECT_GT(bench->kinds[k], n / 500) << l4_kind_name(L4Kind(k));
+    // Most Malformed reasons and every syntax_error were reached (the ones parse_frame can give).
+    unsigned reasons = 0;
+    for (const auto& [code, count] : errors)
+        if (count) ++reasons;
+    EXPECT_GE(reasons, 20u);
+    EXPECT_GT(bench->stalls(), n / 50);
+    std::printf("%llu random frames + 2, %llu cycles, %u distinct error/syntax codes, longest walk after the "
+                "last beat %llu cycles, zero mismatches; kinds:",
+                (unsigned long long)n, (unsigned long long)bench->cycles(), reasons,
+                (unsigned long long)bench->max_walk_after_last());
+    for (const auto& [k, c] : bench->kinds) std::printf(" %s=%llu", l4_kind_name(L4Kind(k)), (unsigned long long)c);
+    std::printf("\n");
+}
+
+TEST(RxParserRtl, MismatchReportNamesCycleSignalAndWritesVcd) {
+    const std::vector<Bytes> frames = vector_frames();
+    const auto body = [&](ParserBench& b) {
+        b.corrupt_reference = [](Record& rec) { rec[14] ^= 0x100; };  // r_spi
+        b.push(frames.at(0));
+        b.run();
+    };
+    ParserBench::Config cfg;
+    cfg.seed = 4;
+    ParserBench b(cfg);
+    body(b);
+    ASSERT_TRUE(b.mismatch().found);
+    EXPECT_EQ(b.mismatch().signal, "r_spi (frame 1)");
+    EXPECT_NE(b.mismatch().expected, b.mismatch().actual);
+    replay_with_vcd("RxParserRtl_SelfCheck", cfg, b.mismatch(), body);
+    std::ifstream in(rtl::vcd_window_path("RxParserRtl_SelfCheck"));
+    const std::string vcd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(vcd.find("r_spi"), std::string::npos);
+    EXPECT_NE(vcd.find("#" + std::to_string(2 * (b.mismatch().cycle + rtl::kVcdHalfWindow))), std::string::npos);
+}
+
+}  // namespace ov2
