@@ -184,8 +184,8 @@ void DriverShim::program_capabilities() {
     const uint32_t device_entries = mmio_read(reg::kSaCapacity);
     const uint32_t bundles = std::min(c.sa_offload_capacity, device_entries / 2);
     bundles_.assign(bundles, Bundle{});
-    free_handles_.clear();
-    for (uint32_t h = 1; h <= bundles; ++h) free_handles_.push_back(h);
+    free_slots_.clear();
+    for (uint32_t slot = 0; slot < bundles; ++slot) free_slots_.push_back(slot);
 }
 
 void DriverShim::setup_rings() {
@@ -226,8 +226,22 @@ void DriverShim::init_thread() {
 bool DriverShim::program_entry(uint32_t index, const CamEntry& entry) {
     const std::array<uint32_t, reg::kSaDataWords> words = pack_cam_entry(entry);
     const uint32_t command = index | uint32_t(reg::kSaCmdWrite) << 28;
-    return mmio_write(reg::kSaData0, words.data(), words.size()) && mmio_write(reg::kSaCmd, &command, 1) &&
-           (mmio_read(reg::kSaStatus) & 1) == 0;
+    if (!mmio_write(reg::kSaData0, words.data(), words.size())) return false;
+    for (uint32_t attempt = 0; attempt < kMaxBusyRetries; ++attempt) {
+        if (!mmio_write(reg::kSaCmd, &command, 1)) return false;
+        const uint32_t status = mmio_read(reg::kSaStatus);
+        if (!(status & reg::kSaStatusBusy)) return (status & reg::kSaStatusError) == 0;
+        ++stats_.sa_busy_retries;  // the deleted SA that had this slot still has frames in the pipeline
+    }
+    return false;
+}
+
+DriverShim::Bundle* DriverShim::bundle_of(uint64_t handle) {
+    if (handle == 0 || handle > UINT32_MAX) return nullptr;
+    const uint32_t slot = slot_of(uint32_t(handle));
+    if (slot >= bundles_.size()) return nullptr;
+    Bundle& b = bundles_[slot];
+    return b.in_use && b.handle == handle ? &b : nullptr;
 }
 
 std::vector<AddSaResult> DriverShim::oid_add_sa(const std::vector<AddSa>& list) {
@@ -241,24 +255,28 @@ std::vector<AddSaResult> DriverShim::oid_add_sa(const std::vector<AddSa>& list) 
 AddSaResult DriverShim::oid_add_sa_ex(const AddSa& sa) {
     AddSaResult result;
     result.refused = offload_refusal(sa, config_.caps);
-    if (result.refused.empty() && free_handles_.empty())
+    if (result.refused.empty() && free_slots_.empty())
         result.refused = fmt::format("SA table full (SaOffloadCapacity {})", bundles_.size());
     if (!result.refused.empty()) {
         ++stats_.sa_refused;
         return result;
     }
-    const uint32_t handle = free_handles_.front();
-    free_handles_.pop_front();
-    for (size_t slot = 0; slot < sa.num_ext_hdrs; ++slot) {
-        if (!program_entry((handle - 1) * 2 + uint32_t(slot), make_cam_entry(sa, slot, handle))) {
+    const uint32_t slot = free_slots_.front();
+    free_slots_.pop_front();
+    Bundle& b = bundles_[slot];
+    const uint32_t handle = b.generation << kHandleSlotBits | (slot + 1);
+    for (size_t i = 0; i < sa.num_ext_hdrs; ++i) {
+        if (!program_entry(slot * 2 + uint32_t(i), make_cam_entry(sa, i, handle))) {
             result.refused = "the device rejected the SA entry";
-            free_handles_.push_back(handle);
+            free_slots_.push_back(slot);
             ++stats_.sa_refused;
             return result;
         }
     }
-    Bundle& b = bundles_[handle - 1];
+    const uint32_t generation = b.generation;
     b = Bundle{};
+    b.generation = generation;
+    b.handle = handle;
     b.in_use = true;
     b.sa = sa;
     for (SecurityAssociation& s : b.sa.sec_assoc) {
@@ -294,18 +312,22 @@ void DriverShim::link_pairs(const std::vector<AddSa>& list, const std::vector<Ad
 
 uint32_t DriverShim::oid_delete_sa(uint32_t handle) {
     ++stats_.oid_delete_sa;
-    if (handle == 0 || handle > bundles_.size() || !bundles_[handle - 1].in_use) {
+    Bundle* b = bundle_of(handle);
+    if (!b) {
         ++stats_.oid_failed;
         return kNdisStatusInvalidParameter;
     }
-    for (uint32_t slot = 0; slot < 2; ++slot) {
-        const uint32_t command = ((handle - 1) * 2 + slot) | uint32_t(reg::kSaCmdInvalidate) << 28;
+    const uint32_t slot = slot_of(handle);
+    for (uint32_t i = 0; i < 2; ++i) {
+        const uint32_t command = (slot * 2 + i) | uint32_t(reg::kSaCmdInvalidate) << 28;
         mmio_write(reg::kSaCmd, &command, 1);
     }
-    auto named = handle_by_name_.find(bundles_[handle - 1].sa.name);
+    auto named = handle_by_name_.find(b->sa.name);
     if (named != handle_by_name_.end() && named->second == handle) handle_by_name_.erase(named);
-    bundles_[handle - 1] = Bundle{};
-    free_handles_.push_back(handle);
+    const uint32_t next_generation = (b->generation + 1) & 0xFFFF;
+    *b = Bundle{};
+    b->generation = next_generation;
+    free_slots_.push_back(slot);
     --in_use_;
     transport_.sa_deleted(handle);
     return kNdisStatusSuccess;
@@ -313,20 +335,21 @@ uint32_t DriverShim::oid_delete_sa(uint32_t handle) {
 
 uint32_t DriverShim::oid_update_sa(const UpdateSa& update) {
     ++stats_.oid_update_sa;
-    const uint64_t handle = update.offload_handle;
-    if (handle == 0 || handle > bundles_.size() || !bundles_[handle - 1].in_use || !config_.caps.extended_sequence_numbers) {
+    Bundle* b = bundle_of(update.offload_handle);
+    if (!b || !config_.caps.extended_sequence_numbers) {
         ++stats_.oid_failed;
         return kNdisStatusInvalidParameter;
     }
-    const AddSa& sa = bundles_[handle - 1].sa;
+    const uint32_t bundle_slot = slot_of(uint32_t(update.offload_handle));
+    const AddSa& sa = b->sa;
     for (uint32_t slot = 0; slot < sa.num_ext_hdrs; ++slot) {
         const SecurityAssociation& s = sa.sec_assoc[slot];
         if (s.spi != update.spi || s.operation != update.operation) continue;
         const uint32_t seq_hi = update.sequence_number_high_order;
-        const uint32_t command = uint32_t((handle - 1) * 2 + slot) | uint32_t(reg::kSaCmdSetSeqHi) << 28;
+        const uint32_t command = (bundle_slot * 2 + slot) | uint32_t(reg::kSaCmdSetSeqHi) << 28;
         mmio_write(reg::kSaData0, &seq_hi, 1);
         mmio_write(reg::kSaCmd, &command, 1);
-        bundles_[handle - 1].sa.sec_assoc[slot].sequence_number_high_order = seq_hi;
+        b->sa.sec_assoc[slot].sequence_number_high_order = seq_hi;
         return kNdisStatusSuccess;
     }
     ++stats_.oid_failed;
@@ -361,9 +384,9 @@ void DriverShim::run_scheduled_oids(uint32_t frame) {
             if (e.spi_given) {
                 u.spi = e.spi;
                 u.operation = e.operation;
-            } else if (handle) {
-                u.spi = bundles_[handle - 1].sa.sec_assoc[0].spi;
-                u.operation = bundles_[handle - 1].sa.sec_assoc[0].operation;
+            } else if (const Bundle* b = bundle_of(handle)) {
+                u.spi = b->sa.sec_assoc[0].spi;
+                u.operation = b->sa.sec_assoc[0].operation;
             }
             log.status = oid_update_sa(u);
             break;
@@ -396,8 +419,9 @@ void DriverShim::handle_completion(uint32_t slot) {
 
     const bool crypto_done = c.ipsec_flags & kCplCryptoDone;
     bool delete_req = false;
-    if (crypto_done && c.handle && c.handle <= bundles_.size() && bundles_[c.handle - 1].in_use)
-        delete_req = sa_delete_due(bundles_[c.handle - 1], c);
+    if (crypto_done) {
+        if (Bundle* b = bundle_of(c.handle)) delete_req = sa_delete_due(*b, c);
+    }
     stats_.sa_delete_req_set += delete_req;
 
     Indication ind;

@@ -57,6 +57,7 @@ struct OidLogEntry {
 struct DriverStats {
     uint64_t oid_add_sa = 0, sa_offloaded = 0, sa_refused = 0, oid_delete_sa = 0, oid_update_sa = 0;
     uint64_t oid_failed = 0, interrupts = 0, completions = 0, sa_delete_req_set = 0, mmio_errors = 0;
+    uint64_t sa_busy_retries = 0;  // SA_CMD writes retried because the slot still served frames in flight
 };
 
 struct DriverConfig {
@@ -101,8 +102,17 @@ public:
     uint32_t bundles_in_use() const { return in_use_; }
 
 private:
+    // OffloadHandle = generation << 16 | (slot + 1): a slot gets a new handle each time it is reused, so a
+    // frame matched under a deleted SA never carries the handle of the SA that took its slot.
+    static constexpr uint32_t kHandleSlotBits = 16;
+    // SA_CMD writes to a slot whose frames are still in flight are retried this often (each an MMIO round
+    // trip) before ADD_SA gives up.
+    static constexpr uint32_t kMaxBusyRetries = 100000;
+
     struct Bundle {
         bool in_use = false;
+        uint32_t handle = 0;
+        uint32_t generation = 0;  // bumped when the SA in this slot is deleted
         AddSa sa;  // keys cleared after programming: the driver does not keep key material
         uint64_t packets = 0, bytes = 0;
         bool delete_requested = false;
@@ -115,6 +125,8 @@ private:
     bool mmio_write(uint32_t offset, const uint32_t* words, size_t count);
     uint32_t mmio_read(uint32_t offset);
     bool program_entry(uint32_t index, const CamEntry& entry);
+    Bundle* bundle_of(uint64_t handle);  // nullptr unless handle names an SA offloaded now
+    static uint32_t slot_of(uint32_t handle) { return (handle & ((1u << kHandleSlotBits) - 1)) - 1; }
     void handle_completion(uint32_t slot);
     bool sa_delete_due(Bundle& b, const Completion& c);
     void link_pairs(const std::vector<AddSa>& list, const std::vector<AddSaResult>& results);
@@ -126,8 +138,8 @@ private:
     TransportModel& transport_;
     std::vector<AddSa> initial_sas_;
     std::vector<AddSaResult> initial_results_;
-    std::vector<Bundle> bundles_;          // index = handle - 1
-    std::deque<uint32_t> free_handles_;    // FIFO: a freed handle is reused as late as possible
+    std::vector<Bundle> bundles_;          // index = slot_of(handle); CAM entries 2 * slot and 2 * slot + 1
+    std::deque<uint32_t> free_slots_;      // FIFO: a freed slot is reused as late as possible
     std::unordered_map<std::string, uint32_t> handle_by_name_;
     std::vector<OidEvent> scheduled_;
     size_t next_event_ = 0;

@@ -233,7 +233,7 @@ struct CamEntry {
     std::array<uint8_t, 32> enc_key{};
     std::array<uint8_t, 4> salt{};
     std::array<uint8_t, 32> auth_key{};
-    uint32_t handle = 0;       // the bundle's OffloadHandle (1-based slot index)
+    uint32_t handle = 0;       // the bundle's OffloadHandle (generation << 16 | slot + 1, see DriverShim)
     uint8_t bundle_slot = 0;   // 0 or 1
     bool bundle_has_inner = false;  // AH entry of an AH+ESP bundle: the ESP SA in the other slot follows
 };
@@ -255,21 +255,22 @@ constexpr uint32_t kCplRingSize = 0x038;
 constexpr uint32_t kCplRingHead = 0x03C;      // driver: next completion it will read (frees the slot)
 // SA CAM block
 constexpr uint32_t kSaCtrl = 0x100;           // bit0: IPsec offload enabled
-constexpr uint32_t kSaCaps = 0x104;           // capability switches the device enforces (CapBit)
+constexpr uint32_t kSaCaps = 0x104;           // capability switches the device enforces (kCap*)
 constexpr uint32_t kSaAuthMask = 0x108;       // enabled authentication algorithms
 constexpr uint32_t kSaEncMask = 0x10C;        // enabled encryption algorithms
 constexpr uint32_t kSaUdpEspMask = 0x110;     // enabled UDP-ESP encapsulation types
 constexpr uint32_t kSaCmd = 0x120;            // [11:0] entry index, [31:28] SaCmdOp
-constexpr uint32_t kSaStatus = 0x124;         // bit0: last command failed (bad index or entry)
+constexpr uint32_t kSaStatus = 0x124;         // bit0: last command failed (bad index or entry); bit1: busy,
+                                              //   the entry still serves frames in flight (retry the command)
 constexpr uint32_t kSaCapacity = 0x128;       // read only: number of entries
 constexpr uint32_t kSaData0 = 0x200;          // staging words of one entry (kSaDataWords)
 constexpr uint32_t kSaDataWords = 48;
+constexpr uint32_t kSaStatusError = 1u << 0, kSaStatusBusy = 1u << 1;  // SA_STATUS bits
 enum SaCmdOp : uint32_t { kSaCmdWrite = 1, kSaCmdInvalidate = 2, kSaCmdSetSeqHi = 3, kSaCmdRead = 4 };
-enum CapBit : uint32_t {
-    kCapIpv6 = 1u << 0, kCapIpv4Options = 1u << 1, kCapIpv6ExtHeaders = 1u << 2, kCapAh = 1u << 3,
-    kCapEsp = 1u << 4, kCapAhEsp = 1u << 5, kCapTransport = 1u << 6, kCapTunnel = 1u << 7,
-    kCapTransportTunnel = 1u << 8, kCapEsn = 1u << 9,
-};
+// Capability bits of kSaCaps (plain constants: they are or-ed and compared with register words).
+constexpr uint32_t kCapIpv6 = 1u << 0, kCapIpv4Options = 1u << 1, kCapIpv6ExtHeaders = 1u << 2, kCapAh = 1u << 3,
+                   kCapEsp = 1u << 4, kCapAhEsp = 1u << 5, kCapTransport = 1u << 6, kCapTunnel = 1u << 7,
+                   kCapTransportTunnel = 1u << 8, kCapEsn = 1u << 9;
 }  // namespace reg
 
 // Serialisation of a CamEntry into the SA_DATA staging words (the driver writes them, the CAM reads them).

@@ -63,7 +63,7 @@ void cut(ParseResult& r, const char* why) {
 }
 
 const char* buffer_problem(const uint8_t* buf, size_t len) {
-    if (buf == nullptr) return "null buffer";
+    if (buf == nullptr && len > 0) return "null buffer";  // an empty frame is just too short, whatever its pointer
     if (len > kMaxBufferBytes) return "buffer longer than 65535 bytes";
     return nullptr;
 }

@@ -263,6 +263,7 @@ void RxPipeline::cam_stage() {
         wait_until_ps(pkt->ready_ps);
         int32_t lookup = -2;
         decide_outer(*pkt, cam_, stats_, &lookup);
+        if (pkt->cam_index >= 0) cam_.hold(uint32_t(pkt->cam_index));  // released by the crypto stage
         if (tr_cam_.on() && lookup != -2) {  // the lookup cycle, and whether it matched
             const uint64_t now = now_ps(), end = now + cycles_ps(1);
             tr_lookup_.set_at(now, 1);
@@ -309,6 +310,7 @@ void RxPipeline::crypto_stage() {
                 latency += cycles_ps(timing_.cam_latency_cycles) + latency;
             ready = start + busy + latency;
         }
+        if (pkt->cam_index >= 0) cam_.release(uint32_t(pkt->cam_index));
         // Completions leave in arrival order, as the lanes' results are reordered before writeback.
         ready = std::max(ready, last_crypto_ready_ps_);
         last_crypto_ready_ps_ = ready;

@@ -6,7 +6,8 @@
 
 namespace ov2 {
 
-SaCamTable::SaCamTable(uint32_t bundles) : entries_(size_t(bundles) * 2) {
+SaCamTable::SaCamTable(uint32_t bundles)
+    : entries_(size_t(bundles) * 2), holds_(bundles), retiring_(entries_.size()) {
     by_spi_.reserve(entries_.size());
 }
 
@@ -53,6 +54,11 @@ void SaCamTable::execute(uint32_t command) {
     CamEntry& e = entries_[index];
     switch (op) {
     case reg::kSaCmdWrite: {
+        if (retiring_[index]) {
+            status_ = reg::kSaStatusBusy;
+            ++stats_.busy_writes;
+            return;
+        }
         CamEntry next = unpack_cam_entry(staging_);
         if (next.enc_key_len > next.enc_key.size() || next.auth_key_len > next.auth_key.size() ||
             (next.ip_version != 4 && next.ip_version != 6)) {
@@ -67,17 +73,15 @@ void SaCamTable::execute(uint32_t command) {
         break;
     }
     case reg::kSaCmdInvalidate:
-        unlink(index);
-        e = CamEntry{};
-        ++stats_.invalidates;
-        break;
+        invalidate(index);
+        return;
     case reg::kSaCmdSetSeqHi:
         e.seq_hi = staging_[0];
         ++stats_.seq_hi_updates;
         break;
     case reg::kSaCmdRead: {
         // Key material is write-only: a read returns the entry with its keys cleared.
-        CamEntry copy = e;
+        CamEntry copy = retiring_[index] ? CamEntry{} : e;
         copy.enc_key.fill(0);
         copy.auth_key.fill(0);
         copy.salt.fill(0);
@@ -90,6 +94,35 @@ void SaCamTable::execute(uint32_t command) {
         return;
     }
     if (on_entry_changed) on_entry_changed(index, e, reg::SaCmdOp(op));
+}
+
+void SaCamTable::invalidate(uint32_t index) {
+    if (retiring_[index]) return;  // already invalidated; cleared when its frames are done
+    ++stats_.invalidates;
+    if (holds_[index / 2] > 0 && entries_[index].valid) {
+        unlink(index);
+        retiring_[index] = 1;
+        ++stats_.deferred_invalidates;
+        return;
+    }
+    clear(index);
+}
+
+void SaCamTable::clear(uint32_t index) {
+    unlink(index);
+    entries_[index] = CamEntry{};
+    if (on_entry_changed) on_entry_changed(index, entries_[index], reg::kSaCmdInvalidate);
+}
+
+void SaCamTable::release(uint32_t index) {
+    uint32_t& holds = holds_[index / 2];
+    if (holds == 0 || --holds > 0) return;
+    for (uint32_t i = index & ~1u; i <= (index | 1u); ++i) {
+        if (!retiring_[i]) continue;
+        retiring_[i] = 0;
+        entries_[i] = CamEntry{};  // unlinked already, at the invalidate
+        if (on_entry_changed) on_entry_changed(i, entries_[i], reg::kSaCmdInvalidate);
+    }
 }
 
 void SaCamTable::unlink(uint32_t index) {
@@ -114,16 +147,18 @@ void SaCamTable::link(uint32_t index) {
 
 std::optional<uint32_t> SaCamTable::lookup(uint32_t spi, const IpAddr& dst) {
     ++stats_.lookups;
-    std::optional<uint32_t> wildcard;
+    // Among equal candidates the lowest index wins, as in a priority-encoded CAM (never the hash order).
+    std::optional<uint32_t> exact, wildcard;
     auto range = by_spi_.equal_range(spi);
     for (auto it = range.first; it != range.second; ++it) {
         const CamEntry& e = entries_[it->second];
         if (e.ip_version != dst.version) continue;
-        if (e.dst == dst) {
-            ++stats_.hits;
-            return it->second;
-        }
-        if (e.dst.is_zero() && (!wildcard || it->second < *wildcard)) wildcard = it->second;
+        if (e.dst == dst && (!exact || it->second < *exact)) exact = it->second;
+        else if (e.dst.is_zero() && (!wildcard || it->second < *wildcard)) wildcard = it->second;
+    }
+    if (exact) {
+        ++stats_.hits;
+        return exact;
     }
     if (wildcard) {
         ++stats_.hits;

@@ -20,6 +20,7 @@ namespace ov2 {
 struct SaCamStats {
     uint64_t lookups = 0, hits = 0, misses = 0, wildcard_hits = 0;
     uint64_t writes = 0, invalidates = 0, seq_hi_updates = 0, bad_commands = 0;
+    uint64_t deferred_invalidates = 0, busy_writes = 0;
 };
 
 // Functional core: register file + table + lookup. No SystemC inside, so it is unit-testable alone.
@@ -36,6 +37,15 @@ public:
     uint32_t entries() const { return uint32_t(entries_.size()); }
     uint32_t valid_entries() const { return valid_count_; }
 
+    // Frames in flight hold the bundle of the entry they matched (both its entries: an AH+ESP bundle is
+    // checked with both), from the lookup until the crypto stage is done with it. An invalidate of a held
+    // entry stops new matches at once but keeps the entry (and its key schedule) until the last holder lets
+    // go; a write to it meanwhile is refused with SA_STATUS busy. So a frame is always checked with the SA
+    // it matched, and a slot is never reprogrammed under a frame.
+    void hold(uint32_t index) { ++holds_[index / 2]; }
+    void release(uint32_t index);
+    bool retiring(uint32_t index) const { return retiring_[index]; }
+
     bool offload_enabled() const { return ctrl_ & 1; }
     uint32_t caps() const { return caps_; }
     uint32_t auth_mask() const { return auth_mask_; }
@@ -51,8 +61,12 @@ private:
     void execute(uint32_t command);
     void unlink(uint32_t index);
     void link(uint32_t index);
+    void invalidate(uint32_t index);
+    void clear(uint32_t index);
 
     std::vector<CamEntry> entries_;
+    std::vector<uint32_t> holds_;     // frames in flight holding each bundle (entry index / 2)
+    std::vector<uint8_t> retiring_;   // invalidated while held: unlinked, cleared at the last release
     std::unordered_multimap<uint32_t, uint32_t> by_spi_;  // spi -> entry index (valid inbound entries)
     std::array<uint32_t, reg::kSaDataWords> staging_{};
     uint32_t ctrl_ = 0, caps_ = 0, auth_mask_ = 0, enc_mask_ = 0, udp_esp_mask_ = 0, status_ = 0;

@@ -1,5 +1,6 @@
 // ov2sim command line. `ov2sim run --pcap IN.pcap --sa SA_FILE --out DIR` simulates the receive path on a
 // capture and writes, for every frame, what an IPsecOV2 miniport would have indicated.
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <unistd.h>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <systemc>
 
 #include "bench_sweep.h"
@@ -66,7 +68,7 @@ int run_command(const RunOptions& opt) {
     if (!opt.config.empty()) ov2::load_sim_config(opt.config, config);
     if (opt.fcs) config.mac.frames_have_fcs = true;
     if (opt.no_offload) config.driver.offload_enabled = false;
-    if (!opt.pacing.empty()) ov2::apply_setting("mac.pacing=" + opt.pacing, config);
+    if (!opt.pacing.empty()) ov2::apply_option("--pacing", "mac.pacing", opt.pacing, config);
     for (const std::string& s : opt.settings) ov2::apply_setting(s, config);
 
     std::vector<ov2::AddSa> sas = ov2::load_sa_file(opt.sa);
@@ -107,8 +109,9 @@ int run_command(const RunOptions& opt) {
     ov2::write_stats_json(opt.out + "/stats.json", ov2::make_stats_json(sys, output, info));
     if (!opt.quiet) std::cout << ov2::format_summary(sys, output, info);
     if (!source.error().empty()) {
-        std::cerr << "ov2sim: error: " << source.error() << " (the " << sys.mac().frames_seen()
-                  << " frames before it were simulated and written)\n";
+        const uint64_t before = sys.mac().frames_seen();
+        std::cerr << "ov2sim: error: " << source.error() << " (" << (before == 1 ? "the frame" : "the " + std::to_string(before) + " frames")
+                  << " before it " << (before == 1 ? "was" : "were") << " simulated and written)\n";
         return kExitBadInput;
     }
     return 0;
@@ -121,6 +124,18 @@ void add_traffic_options(CLI::App& cmd, ov2::TrafficSpec& t, std::vector<std::st
     cmd.add_option("--sas", t.sas, "SAs the traffic is spread over");
     cmd.add_option("--offered", t.offered_gbps, "offered load in Gb/s (0 = line rate)");
     cmd.add_option("--set", settings, "NAME=VALUE model setting, as for run");
+}
+
+// A command-line syntax error on one line, saying what the command looks like.
+std::string one_line(std::string text) {
+    std::replace(text.begin(), text.end(), '\n', ' ');
+    return text;
+}
+
+std::string usage_of(const CLI::App& app) {
+    for (const CLI::App* sub : app.get_subcommands())
+        return fmt::format("ov2sim {} with the options of 'ov2sim {} --help'", sub->get_name(), sub->get_name());
+    return "a subcommand: run, bench, sweep or measure (see ov2sim --help)";
 }
 
 }  // namespace
@@ -163,7 +178,9 @@ int sc_main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        if (e.get_exit_code() == 0) return app.exit(e);  // --help
+        std::cerr << "ov2sim: error: " << one_line(e.what()) << "; expected " << usage_of(app) << "\n";
+        return kExitBadInput;
     }
     try {
         if (*bench) return ov2::run_bench(bench_opt);

@@ -9,6 +9,7 @@
 #include "input_error.h"
 #include "sa_file.h"
 #include "sa_file_internal.h"
+#include "text_file.h"
 
 namespace ov2 {
 
@@ -113,13 +114,12 @@ OidEvent parse_event(const json& ev, const std::string& path, const std::string&
 }  // namespace
 
 std::vector<OidEvent> load_oid_script(const std::string& path) {
-    std::ifstream in(path);
-    if (!in) throw InputError(path, "", "cannot open", "a readable JSON file");
+    const std::string text = read_text_file(path, "a JSON OID script", "JSON OID script");
     json doc;
     try {
-        doc = json::parse(in);
+        doc = json::parse(text);
     } catch (const json::parse_error& e) {
-        throw InputError(path, "byte " + std::to_string(e.byte), "not valid JSON", "{\"oids\": [...]}");
+        throw_json_syntax_error(e, text, path);
     } catch (const json::out_of_range&) {  // 406: a number literal beyond a double ("1e999")
         throw InputError(path, "JSON", "number out of range", "a number that fits a double");
     }

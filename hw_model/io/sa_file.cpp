@@ -1,13 +1,11 @@
 #include "sa_file.h"
 
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <map>
-#include <sstream>
 #include <tuple>
 
 #include "sa_file_internal.h"
+#include "text_file.h"
 
 namespace ov2 {
 namespace sa_detail {
@@ -158,17 +156,7 @@ std::vector<AddSa> load_sa_text(const std::string& text, const std::string& name
 }
 
 std::vector<AddSa> load_sa_file(const std::string& path) {
-    namespace fs = std::filesystem;
-    std::error_code ec;
-    const fs::file_status st = fs::status(path, ec);
-    if (!fs::exists(st)) throw InputError(path, "", "cannot open: no such file", "an existing SA file");
-    if (fs::is_directory(st)) throw InputError(path, "", "cannot open: it is a directory", "an SA file");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw InputError(path, "", "cannot open: permission denied or unreadable", "a readable SA file");
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad()) throw InputError(path, "", "read error", "a readable SA file");
-    return load_sa_text(text.str(), path);
+    return load_sa_text(read_text_file(path, "an SA file", "SA file"), path);
 }
 
 }  // namespace ov2

@@ -889,7 +889,8 @@ private:
                 kept.push_back(t[i]);
                 continue;
             }
-            while (i < t.size() && t[i].text.back() != ')') ++i;
+            // skip to the token that closes the parenthesis; a quoted "" token is empty text
+            while (i < t.size() && (t[i].text.empty() || t[i].text.back() != ')')) ++i;
         }
         Cursor c(std::move(kept), file_);
         KeywordParser(file_, Context::Listing).run(c, st);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sa_file_internal.h"
+#include "text_file.h"
 
 namespace ov2::sa_detail {
 namespace {
@@ -50,46 +51,6 @@ void check_nesting(const std::string& text, const std::string& file) {
             --depth;
         }
     }
-}
-
-bool is_token_name(const std::string& s) {
-    static const std::set<std::string> names = {"<uninitialized>", "true literal", "false literal", "null literal",
-                                                "string literal", "number literal", "'['", "'{'", "']'", "'}'",
-                                                "':'", "','", "<parse error>", "end of input",
-                                                "'[', '{', or a literal", "unknown token"};
-    return names.count(s) != 0;
-}
-
-// LINE:COLUMN of the byte nlohmann stopped at (its own count puts an unescaped newline on the next line).
-std::string position_of(const std::string& text, size_t byte) {
-    const size_t p = byte ? std::min(byte - 1, text.size()) : 0;
-    const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<long>(p), '\n'));
-    const size_t newline = p ? text.rfind('\n', p - 1) : std::string::npos;
-    const size_t column = newline == std::string::npos ? p + 1 : p - newline;
-    return std::to_string(line) + ":" + std::to_string(column);
-}
-
-// nlohmann's message minus its "last read: '...'" part, which quotes the input (a key, possibly).
-[[noreturn]] void fail_syntax(const json::parse_error& e, const std::string& text, const std::string& file) {
-    const std::string what = e.what();
-    const size_t at = what.find(" at line ");
-    const size_t colon = what.find(": ", at == std::string::npos ? 0 : at);
-    std::string body = colon == std::string::npos ? "invalid JSON" : what.substr(colon + 2);
-    std::string expected;
-    const size_t last_read = body.find("; last read: '");
-    if (last_read != std::string::npos) {
-        const size_t ex = body.rfind("; expected ");
-        if (ex != std::string::npos && ex > last_read && is_token_name(body.substr(ex + 11)))
-            expected = body.substr(ex + 11);
-        body.resize(last_read);
-    }
-    const size_t ex = body.find("; expected ");
-    if (ex != std::string::npos) {
-        expected = body.substr(ex + 11);
-        body.resize(ex);
-    }
-    if (expected.empty()) expected = "valid JSON (RFC 8259)";
-    throw InputError(file + ":" + position_of(text, e.byte), "JSON", body, expected);
 }
 
 // ---- JSON pointer -> line --------------------------------------------------------------------------------
@@ -734,7 +695,7 @@ std::vector<AddSa> parse_json(const std::string& text, const std::string& file) 
     try {
         doc = json::parse(text);
     } catch (const json::parse_error& e) {
-        fail_syntax(e, text, file);
+        throw_json_syntax_error(e, text, file);
     } catch (const json::out_of_range& e) {  // 406: a number literal beyond a double ("1e999")
         // nlohmann names the literal, not its position: find it for the line, and never quote it.
         const std::string what = e.what();

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "input_error.h"
+#include "text_file.h"
 
 namespace ov2 {
 
@@ -96,7 +97,11 @@ void set_one(const std::string& where, const std::string& name, const std::strin
     try {
         c.timing.set(name, value);
     } catch (const std::invalid_argument& e) {
-        throw InputError(where, name, e.what(), "");
+        // The field is named already: drop the message's own "timing parameter NAME: " prefix.
+        std::string problem = e.what();
+        const std::string prefix = "timing parameter " + name + ": ";
+        if (problem.rfind(prefix, 0) == 0) problem.erase(0, prefix.size());
+        throw InputError(where, name, problem, "");
     }
 }
 
@@ -123,14 +128,19 @@ void apply_setting(const std::string& assignment, SimConfig& config) {
     set_one("--set", assignment.substr(0, eq), assignment.substr(eq + 1), config);
 }
 
+void apply_option(const std::string& option, const std::string& name, const std::string& value, SimConfig& config) {
+    set_one(option, name, value, config);
+}
+
 void load_sim_config(const std::string& path, SimConfig& config) {
-    std::ifstream in(path);
-    if (!in) throw InputError(path, "", "cannot open the config file", "a readable JSON file");
+    const std::string text = read_text_file(path, "a JSON config file", "JSON config file");
     json doc;
     try {
-        doc = json::parse(in);
+        doc = json::parse(text);
     } catch (const json::parse_error& e) {
-        throw InputError(path, "byte " + std::to_string(e.byte), "not valid JSON", "a JSON object");
+        throw_json_syntax_error(e, text, path);
+    } catch (const json::out_of_range&) {  // 406: a number literal beyond a double ("1e999")
+        throw InputError(path, "JSON", "number out of range", "a number that fits a double");
     }
     if (!doc.is_object()) throw InputError(path, "/", "not a JSON object", "{\"timing\": {...}, ...}");
     for (auto& [key, value] : doc.items()) {

@@ -12,5 +12,7 @@ namespace ov2 {
 void load_sim_config(const std::string& path, SimConfig& config);
 // NAME=VALUE: a timing parameter, or mac.<key>, caps.<key>, offload_enabled, sa_cam_bundles.
 void apply_setting(const std::string& assignment, SimConfig& config);
+// One setting given by its own option (e.g. --pacing): errors name that option.
+void apply_option(const std::string& option, const std::string& name, const std::string& value, SimConfig& config);
 
 }  // namespace ov2

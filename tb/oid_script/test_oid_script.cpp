@@ -107,7 +107,7 @@ TEST(OidScript, ErrorsNameTheFieldAndWhatWasExpected) {
         {R"({"oids": [{"before_frame": 1, "oid": "delete_sa"}]})", "/oids/0/sa"},
         {R"({"oids": [{"before_frame": 1, "oid": "add_sa", "sas": []}]})", "/oids/0/sas"},
         {R"({"events": []})", "/oids"},
-        {R"({"oids": [)", "not valid JSON"},
+        {R"({"oids": [)", "oids.json:1:11: JSON: syntax error"},
     };
     int i = 0;
     for (const auto& [text, field] : cases) {

@@ -78,6 +78,14 @@ TEST(SaCam, WildcardDestinationMatchesAnyButExactWins) {
     EXPECT_EQ(cam.lookup(0x2000, *IpAddr::parse("198.51.100.10")), 2u);
 }
 
+TEST(SaCam, AmongEqualCandidatesTheLowestIndexWins) {  // as a priority-encoded CAM; never the hash order
+    SaCamTable cam(64);
+    for (uint32_t i : {40u, 9u, 77u, 23u}) program(cam, i, esp_entry(0x2200, "192.0.2.7", i / 2 + 1));
+    EXPECT_EQ(cam.lookup(0x2200, *IpAddr::parse("192.0.2.7")), 9u);
+    cam.write_register(reg::kSaCmd, 9 | uint32_t(reg::kSaCmdInvalidate) << 28);
+    EXPECT_EQ(cam.lookup(0x2200, *IpAddr::parse("192.0.2.7")), 23u);
+}
+
 TEST(SaCam, InvalidateRemovesTheEntryAndNotifies) {
     SaCamTable cam(16);
     std::vector<std::pair<uint32_t, reg::SaCmdOp>> changes;
@@ -90,6 +98,57 @@ TEST(SaCam, InvalidateRemovesTheEntryAndNotifies) {
     ASSERT_EQ(changes.size(), 2u);
     EXPECT_EQ(changes[0].second, reg::kSaCmdWrite);
     EXPECT_EQ(changes[1].second, reg::kSaCmdInvalidate);
+}
+
+// A frame in flight holds the bundle it matched: DELETE_SA stops new matches at once, but the entry (and so
+// the crypto engine's key) stays until the frame is done; the slot cannot be reprogrammed meanwhile.
+TEST(SaCam, InvalidateOfAHeldEntryWaitsForTheLastFrame) {
+    SaCamTable cam(16);
+    std::vector<std::pair<uint32_t, reg::SaCmdOp>> changes;
+    cam.on_entry_changed = [&](uint32_t i, const CamEntry&, reg::SaCmdOp op) { changes.emplace_back(i, op); };
+    program(cam, 4, esp_entry(0x3100, "192.0.2.1", 3));
+    program(cam, 5, esp_entry(0x3101, "192.0.2.1", 3));  // the bundle's second entry
+    cam.hold(4);
+    cam.hold(4);  // two frames matched entry 4
+    cam.write_register(reg::kSaCmd, 4 | uint32_t(reg::kSaCmdInvalidate) << 28);
+    cam.write_register(reg::kSaCmd, 5 | uint32_t(reg::kSaCmdInvalidate) << 28);
+    EXPECT_EQ(cam.read_register(reg::kSaStatus), 0u);
+    EXPECT_FALSE(cam.lookup(0x3100, *IpAddr::parse("192.0.2.1"))) << "no new match after the invalidate";
+    EXPECT_FALSE(cam.lookup(0x3101, *IpAddr::parse("192.0.2.1")));
+    EXPECT_EQ(cam.valid_entries(), 0u);
+    EXPECT_TRUE(cam.entry(4).valid) << "the frames in flight still see their SA";
+    EXPECT_EQ(cam.entry(5).spi, 0x3101u) << "the whole bundle is held";
+    EXPECT_TRUE(cam.retiring(4));
+    EXPECT_EQ(changes.size(), 2u) << "the crypto engine keeps the keys";
+
+    program(cam, 4, esp_entry(0x3200, "192.0.2.9", 7));  // the driver reuses the slot too early
+    EXPECT_EQ(cam.read_register(reg::kSaStatus), reg::kSaStatusBusy);
+    EXPECT_EQ(cam.entry(4).spi, 0x3100u) << "a busy write changes nothing";
+    EXPECT_EQ(cam.stats().busy_writes, 1u);
+
+    cam.release(4);
+    EXPECT_TRUE(cam.entry(4).valid) << "one frame still holds it";
+    cam.release(4);
+    EXPECT_FALSE(cam.entry(4).valid);
+    EXPECT_FALSE(cam.entry(5).valid);
+    EXPECT_FALSE(cam.retiring(4));
+    ASSERT_EQ(changes.size(), 4u);
+    EXPECT_EQ(changes[2], std::make_pair(4u, reg::kSaCmdInvalidate));
+    EXPECT_EQ(changes[3], std::make_pair(5u, reg::kSaCmdInvalidate));
+
+    program(cam, 4, esp_entry(0x3200, "192.0.2.9", 7));
+    EXPECT_EQ(cam.read_register(reg::kSaStatus), 0u);
+    EXPECT_EQ(cam.lookup(0x3200, *IpAddr::parse("192.0.2.9")), 4u);
+}
+
+TEST(SaCam, InvalidateOfAnEntryNobodyHoldsIsImmediate) {
+    SaCamTable cam(16);
+    program(cam, 2, esp_entry(0x3300, "192.0.2.1", 2));
+    cam.hold(6);  // another bundle is held: irrelevant
+    cam.write_register(reg::kSaCmd, 2 | uint32_t(reg::kSaCmdInvalidate) << 28);
+    EXPECT_FALSE(cam.entry(2).valid);
+    EXPECT_FALSE(cam.retiring(2));
+    EXPECT_EQ(cam.stats().deferred_invalidates, 0u);
 }
 
 TEST(SaCam, RewritingAnEntryReplacesItsKey) {
