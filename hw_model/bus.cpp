@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "ov2_types.h"
+#include "reg_access.h"
 
 namespace ov2 {
 
@@ -32,17 +33,10 @@ void HostBus::trace(Tracer& t) {
 
 tlm::tlm_response_status HostBus::forward_to_memory(tlm::tlm_command cmd, uint64_t addr, uint8_t* data,
                                                    uint32_t len) {
-    tlm::tlm_generic_payload trans;
     sc_time unused = sc_core::SC_ZERO_TIME;
-    trans.set_command(cmd);
-    trans.set_address(addr);
-    trans.set_data_ptr(data);
-    trans.set_data_length(len);
-    trans.set_streaming_width(len);
-    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    host_mem->b_transport(trans, unused);
-    if (trans.get_response_status() != tlm::TLM_OK_RESPONSE) ++stats_.dma_errors;
-    return trans.get_response_status();
+    const tlm::tlm_response_status status = transact(host_mem, cmd, addr, data, len, unused);
+    if (status != tlm::TLM_OK_RESPONSE) ++stats_.dma_errors;
+    return status;
 }
 
 void HostBus::commit_thread() {

@@ -73,17 +73,10 @@ void DescWb::b_transport(tlm::tlm_generic_payload& trans, sc_time&) {
 }
 
 bool DescWb::dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len) {
-    tlm::tlm_generic_payload trans;
     sc_time delay = sc_core::SC_ZERO_TIME;
-    trans.set_command(cmd);
-    trans.set_address(addr);
-    trans.set_data_ptr(data);
-    trans.set_data_length(len);
-    trans.set_streaming_width(len);
-    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    dma->b_transport(trans, delay);
+    const tlm::tlm_response_status status = transact(dma, cmd, addr, data, len, delay);
     sc_core::wait(delay);
-    if (trans.get_response_status() == tlm::TLM_OK_RESPONSE) return true;
+    if (status == tlm::TLM_OK_RESPONSE) return true;
     ++stats_.dma_errors;
     return false;
 }
@@ -91,15 +84,7 @@ bool DescWb::dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint
 // A posted write issued `delay` from now without waiting for it (loosely timed): the bus adds its link time
 // to `delay`, and the caller waits once after a run of such writes.
 void DescWb::dma_post(uint64_t addr, uint8_t* data, uint32_t len, sc_time& delay) {
-    tlm::tlm_generic_payload trans;
-    trans.set_command(tlm::TLM_WRITE_COMMAND);
-    trans.set_address(addr);
-    trans.set_data_ptr(data);
-    trans.set_data_length(len);
-    trans.set_streaming_width(len);
-    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    dma->b_transport(trans, delay);
-    if (trans.get_response_status() != tlm::TLM_OK_RESPONSE) ++stats_.dma_errors;
+    if (transact(dma, tlm::TLM_WRITE_COMMAND, addr, data, len, delay) != tlm::TLM_OK_RESPONSE) ++stats_.dma_errors;
 }
 
 // Posted writes never exceed the bus's maximum payload: larger ones go in pieces, in order.

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "reg_access.h"
+
 namespace ov2 {
 
 using sc_core::sc_time;
@@ -137,34 +139,23 @@ void DriverShim::trace(Tracer& t) {
 }
 
 bool DriverShim::mmio_write(uint32_t offset, const uint32_t* words, size_t count) {
-    tlm::tlm_generic_payload trans;
     sc_time delay = sc_core::SC_ZERO_TIME;
-    trans.set_command(tlm::TLM_WRITE_COMMAND);
-    trans.set_address(reg::kMmioBase + offset);
-    trans.set_data_ptr(reinterpret_cast<uint8_t*>(const_cast<uint32_t*>(words)));
-    trans.set_data_length(uint32_t(count * 4));
-    trans.set_streaming_width(uint32_t(count * 4));
-    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    mmio->b_transport(trans, delay);
+    const tlm::tlm_response_status status =
+        transact(mmio, tlm::TLM_WRITE_COMMAND, reg::kMmioBase + offset,
+                 reinterpret_cast<uint8_t*>(const_cast<uint32_t*>(words)), uint32_t(count * 4), delay);
     sc_core::wait(delay);
-    if (trans.get_response_status() == tlm::TLM_OK_RESPONSE) return true;
+    if (status == tlm::TLM_OK_RESPONSE) return true;
     ++stats_.mmio_errors;
     return false;
 }
 
 uint32_t DriverShim::mmio_read(uint32_t offset) {
     uint32_t value = 0;
-    tlm::tlm_generic_payload trans;
     sc_time delay = sc_core::SC_ZERO_TIME;
-    trans.set_command(tlm::TLM_READ_COMMAND);
-    trans.set_address(reg::kMmioBase + offset);
-    trans.set_data_ptr(reinterpret_cast<uint8_t*>(&value));
-    trans.set_data_length(4);
-    trans.set_streaming_width(4);
-    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
-    mmio->b_transport(trans, delay);
+    const tlm::tlm_response_status status = transact(mmio, tlm::TLM_READ_COMMAND, reg::kMmioBase + offset,
+                                                     reinterpret_cast<uint8_t*>(&value), 4, delay);
     sc_core::wait(delay);
-    if (trans.get_response_status() != tlm::TLM_OK_RESPONSE) ++stats_.mmio_errors;
+    if (status != tlm::TLM_OK_RESPONSE) ++stats_.mmio_errors;
     return value;
 }
 

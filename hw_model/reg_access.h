@@ -1,14 +1,33 @@
-// Serves a TLM register access: 32-bit aligned words only, little-endian, one or more words per transaction.
-// Anything else is answered with TLM_ADDRESS_ERROR / TLM_BURST_ERROR, never with a crash.
+// TLM access helpers of the blocks: issuing one blocking transaction (initiator side) and serving a register
+// access (target side).
 #pragma once
 
 #include <cstdint>
 #include <cstring>
 
+#include <systemc>
 #include <tlm>
 
 namespace ov2 {
 
+// One blocking transaction of `len` bytes at `addr` through an initiator socket (or anything with a
+// b_transport behind operator->). The target adds its time to `delay`; the caller decides whether to wait.
+template <typename Socket>
+tlm::tlm_response_status transact(Socket& socket, tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len,
+                                  sc_core::sc_time& delay) {
+    tlm::tlm_generic_payload trans;
+    trans.set_command(cmd);
+    trans.set_address(addr);
+    trans.set_data_ptr(data);
+    trans.set_data_length(len);
+    trans.set_streaming_width(len);
+    trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+    socket->b_transport(trans, delay);
+    return trans.get_response_status();
+}
+
+// Serves a TLM register access: 32-bit aligned words only, little-endian, one or more words per transaction.
+// Anything else is answered with TLM_ADDRESS_ERROR / TLM_BURST_ERROR, never with a crash.
 template <typename WriteFn, typename ReadFn>
 void serve_register_access(tlm::tlm_generic_payload& trans, WriteFn write, ReadFn read) {
     const uint64_t addr = trans.get_address();

@@ -115,14 +115,7 @@ OidEvent parse_event(const json& ev, const std::string& path, const std::string&
 
 std::vector<OidEvent> load_oid_script(const std::string& path) {
     const std::string text = read_text_file(path, "a JSON OID script", "JSON OID script");
-    json doc;
-    try {
-        doc = json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw_json_syntax_error(e, text, path);
-    } catch (const json::out_of_range&) {  // 406: a number literal beyond a double ("1e999")
-        throw InputError(path, "JSON", "number out of range", "a number that fits a double");
-    }
+    json doc = parse_json_text(text, path);
     if (!doc.is_object() || !doc.contains("oids") || !doc["oids"].is_array())
         throw InputError(path, "/oids", "missing", "{\"oids\": [...]}");
     check_keys(doc, path, "", {"oids"});

@@ -691,21 +691,7 @@ private:
 
 std::vector<AddSa> parse_json(const std::string& text, const std::string& file) {
     check_nesting(text, file);
-    json doc;
-    try {
-        doc = json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw_json_syntax_error(e, text, file);
-    } catch (const json::out_of_range& e) {  // 406: a number literal beyond a double ("1e999")
-        // nlohmann names the literal, not its position: find it for the line, and never quote it.
-        const std::string what = e.what();
-        const size_t open = what.find('\'');
-        const size_t close = open == std::string::npos ? open : what.find('\'', open + 1);
-        size_t at = close == std::string::npos ? std::string::npos : text.find(what.substr(open + 1, close - open - 1));
-        if (at == std::string::npos) at = 0;
-        const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
-        throw InputError(line_where(file, line), "JSON", "number out of range", "a number that fits a double");
-    }
+    const json doc = parse_json_text(text, file);
     const JsonLineMap lines(text, file);
     return JsonSaReader(file, lines).read(doc);
 }

@@ -134,14 +134,7 @@ void apply_option(const std::string& option, const std::string& name, const std:
 
 void load_sim_config(const std::string& path, SimConfig& config) {
     const std::string text = read_text_file(path, "a JSON config file", "JSON config file");
-    json doc;
-    try {
-        doc = json::parse(text);
-    } catch (const json::parse_error& e) {
-        throw_json_syntax_error(e, text, path);
-    } catch (const json::out_of_range&) {  // 406: a number literal beyond a double ("1e999")
-        throw InputError(path, "JSON", "number out of range", "a number that fits a double");
-    }
+    json doc = parse_json_text(text, path);
     if (!doc.is_object()) throw InputError(path, "/", "not a JSON object", "{\"timing\": {...}, ...}");
     for (auto& [key, value] : doc.items()) {
         if (key == "timing" || key == "mac" || key == "caps") {

@@ -45,10 +45,8 @@ std::string position_of(const std::string& text, size_t byte) {
     return std::to_string(line) + ":" + std::to_string(column);
 }
 
-}  // namespace
-
 // nlohmann's message minus its "last read: '...'" part, which quotes the input (a key, possibly).
-void throw_json_syntax_error(const json::parse_error& e, const std::string& text, const std::string& file) {
+[[noreturn]] void throw_syntax_error(const json::parse_error& e, const std::string& text, const std::string& file) {
     const std::string what = e.what();
     const size_t at = what.find(" at line ");
     const size_t colon = what.find(": ", at == std::string::npos ? 0 : at);
@@ -68,6 +66,30 @@ void throw_json_syntax_error(const json::parse_error& e, const std::string& text
     }
     if (expected.empty()) expected = "valid JSON (RFC 8259)";
     throw InputError(file + ":" + position_of(text, e.byte), "JSON", body, expected);
+}
+
+// 406: a number literal beyond a double ("1e999"). nlohmann names the literal, not its position: find it
+// for the line, and never quote it.
+[[noreturn]] void throw_range_error(const json::out_of_range& e, const std::string& text, const std::string& file) {
+    const std::string what = e.what();
+    const size_t open = what.find('\'');
+    const size_t close = open == std::string::npos ? open : what.find('\'', open + 1);
+    size_t at = close == std::string::npos ? std::string::npos : text.find(what.substr(open + 1, close - open - 1));
+    if (at == std::string::npos) at = 0;
+    const size_t line = 1 + static_cast<size_t>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+    throw InputError(file + ":" + std::to_string(line), "JSON", "number out of range", "a number that fits a double");
+}
+
+}  // namespace
+
+json parse_json_text(const std::string& text, const std::string& file) {
+    try {
+        return json::parse(text);
+    } catch (const json::parse_error& e) {
+        throw_syntax_error(e, text, file);
+    } catch (const json::out_of_range& e) {
+        throw_range_error(e, text, file);
+    }
 }
 
 }  // namespace ov2

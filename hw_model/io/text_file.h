@@ -12,9 +12,9 @@ namespace ov2 {
 // or an unreadable file. `a_noun` is the noun with its article ("an SA file", "a JSON config file").
 std::string read_text_file(const std::string& path, const std::string& a_noun, const std::string& noun);
 
-// Throws the InputError for a JSON syntax error in `text` (read from `file`): FILE:LINE:COLUMN: JSON:
-// nlohmann's problem without the input it quotes (that could be key material); expected the token it names.
-[[noreturn]] void throw_json_syntax_error(const nlohmann::json::parse_error& e, const std::string& text,
-                                          const std::string& file);
+// `text` (read from `file`) parsed as JSON. Throws InputError for a syntax error (FILE:LINE:COLUMN: JSON:
+// nlohmann's problem without the input it quotes, which could be key material; expected the token it
+// names) and for a number beyond a double (FILE:LINE).
+nlohmann::json parse_json_text(const std::string& text, const std::string& file);
 
 }  // namespace ov2

@@ -24,29 +24,12 @@ Prints one line per mismatch (frame, case, field, expected, got) and ends with `
 import argparse
 import json
 import os
-import struct
 import sys
+
+from pcap_file import read_pcap
 
 STATUS_NAMES = ['SUCCESS', 'GENERIC_ERROR', 'TRANSPORT_AH_AUTH_FAILED', 'TRANSPORT_ESP_AUTH_FAILED',
                 'TUNNEL_AH_AUTH_FAILED', 'TUNNEL_ESP_AUTH_FAILED', 'INVALID_PACKET_SYNTAX', 'INVALID_PROTOCOL']
-
-
-def read_pcap(path):
-    with open(path, 'rb') as f:
-        data = f.read()
-    magic = data[:4]
-    if magic in (b'\xd4\xc3\xb2\xa1', b'\x4d\x3c\xb2\xa1'):
-        e = '<'
-    elif magic in (b'\xa1\xb2\xc3\xd4', b'\xa1\xb2\x3c\x4d'):
-        e = '>'
-    else:
-        raise ValueError('%s: not a classic pcap file' % path)
-    off, frames = 24, []
-    while off + 16 <= len(data):
-        incl = struct.unpack(e + 'IIII', data[off:off + 16])[2]
-        frames.append(data[off + 16:off + 16 + incl])
-        off += 16 + incl
-    return frames
 
 
 def read_jsonl(path):

@@ -20,7 +20,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import ipsec_ref as ref  # noqa: E402
 from ipsec_ref import Sa  # noqa: E402
-from scenario import read_pcap, write_pcap  # noqa: E402
+from pcap_file import read_pcap, write_pcap  # noqa: E402
 
 ENC_NAMES = {'null', 'des-cbc', '3des-cbc', 'aes-gcm-128', 'aes-gcm-192', 'aes-gcm-256', 'aes-cbc-128',
              'aes-cbc-192', 'aes-cbc-256', 'aes-ccm', 'aes-ctr', 'chacha20-poly1305'}

@@ -35,7 +35,7 @@ import gen_scapy  # noqa: E402
 import published_to_scenario  # noqa: E402
 import ref_receiver  # noqa: E402
 from ipsec_ref import AEAD_KINDS, ENCRYPTION  # noqa: E402
-from scenario import read_pcap, write_pcap  # noqa: E402
+from pcap_file import read_pcap, write_pcap  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(HERE, '..', '..'))
 DEFAULT_PUBLISHED = os.path.join(REPO, '..', 'shared', 'vectors', 'published', 'published_vectors.json')
