@@ -48,50 +48,54 @@ const CapSwitch kCapSwitches[] = {
     {"extended_sequence_numbers", &Capabilities::extended_sequence_numbers},
 };
 
-void set_cap(const std::string& where, const std::string& key, const std::string& value, Capabilities& caps) {
+// `field` is how errors name the setting: "caps.ah" on the command line, "/caps/ah" in a config file.
+void set_cap(const std::string& where, const std::string& field, const std::string& key, const std::string& value,
+             Capabilities& caps) {
     for (const CapSwitch& s : kCapSwitches) {
         if (key == s.name) {
-            caps.*s.field = parse_bool(where, "caps." + key, value);
+            caps.*s.field = parse_bool(where, field, value);
             return;
         }
     }
-    if (key == "udp_esp") caps.udp_esp = parse_u32(where, "caps." + key, value);
-    else if (key == "authentication_algorithms") caps.authentication_algorithms = parse_u32(where, "caps." + key, value);
-    else if (key == "encryption_algorithms") caps.encryption_algorithms = parse_u32(where, "caps." + key, value);
-    else if (key == "sa_offload_capacity") caps.sa_offload_capacity = parse_u32(where, "caps." + key, value);
+    if (key == "udp_esp") caps.udp_esp = parse_u32(where, field, value);
+    else if (key == "authentication_algorithms") caps.authentication_algorithms = parse_u32(where, field, value);
+    else if (key == "encryption_algorithms") caps.encryption_algorithms = parse_u32(where, field, value);
+    else if (key == "sa_offload_capacity") caps.sa_offload_capacity = parse_u32(where, field, value);
     else {
         std::string names;
         for (const CapSwitch& s : kCapSwitches) names += std::string(s.name) + ", ";
-        throw InputError(where, "caps." + key, "unknown capability",
+        throw InputError(where, field, "unknown capability",
                          names + "udp_esp, authentication_algorithms, encryption_algorithms, sa_offload_capacity");
     }
 }
 
-void set_mac(const std::string& where, const std::string& key, const std::string& value, MacConfig& mac) {
-    if (key == "frames_have_fcs") mac.frames_have_fcs = parse_bool(where, "mac." + key, value);
-    else if (key == "min_frame_bytes") mac.min_frame_bytes = parse_u32(where, "mac." + key, value);
-    else if (key == "max_frame_bytes") mac.max_frame_bytes = parse_u32(where, "mac." + key, value);
+void set_mac(const std::string& where, const std::string& field, const std::string& key, const std::string& value,
+             MacConfig& mac) {
+    if (key == "frames_have_fcs") mac.frames_have_fcs = parse_bool(where, field, value);
+    else if (key == "min_frame_bytes") mac.min_frame_bytes = parse_u32(where, field, value);
+    else if (key == "max_frame_bytes") mac.max_frame_bytes = parse_u32(where, field, value);
     else if (key == "pacing") {
         if (value == "line") mac.pacing = Pacing::LineRate;
         else if (value == "capture") mac.pacing = Pacing::Capture;
-        else throw InputError(where, "mac.pacing", "'" + value + "'", "line or capture");
+        else throw InputError(where, field, "'" + value + "'", "line or capture");
     } else {
-        throw InputError(where, "mac." + key, "unknown MAC setting",
+        throw InputError(where, field, "unknown MAC setting",
                          "frames_have_fcs, min_frame_bytes, max_frame_bytes or pacing");
     }
 }
 
-void set_one(const std::string& where, const std::string& name, const std::string& value, SimConfig& c) {
-    if (name.rfind("caps.", 0) == 0) return set_cap(where, name.substr(5), value, c.driver.caps);
-    if (name.rfind("mac.", 0) == 0) return set_mac(where, name.substr(4), value, c.mac);
+void set_one(const std::string& where, const std::string& field, const std::string& name, const std::string& value,
+             SimConfig& c) {
+    if (name.rfind("caps.", 0) == 0) return set_cap(where, field, name.substr(5), value, c.driver.caps);
+    if (name.rfind("mac.", 0) == 0) return set_mac(where, field, name.substr(4), value, c.mac);
     if (name == "offload_enabled") {
-        c.driver.offload_enabled = parse_bool(where, name, value);
+        c.driver.offload_enabled = parse_bool(where, field, value);
         return;
     }
     if (name == "sa_cam_bundles") {
-        c.sa_cam_bundles = parse_u32(where, name, value);
+        c.sa_cam_bundles = parse_u32(where, field, value);
         if (c.sa_cam_bundles == 0 || c.sa_cam_bundles > 2048)
-            throw InputError(where, name, std::to_string(c.sa_cam_bundles), "1 to 2048");
+            throw InputError(where, field, std::to_string(c.sa_cam_bundles), "1 to 2048");
         return;
     }
     try {
@@ -101,7 +105,7 @@ void set_one(const std::string& where, const std::string& name, const std::strin
         std::string problem = e.what();
         const std::string prefix = "timing parameter " + name + ": ";
         if (problem.rfind(prefix, 0) == 0) problem.erase(0, prefix.size());
-        throw InputError(where, name, problem, "");
+        throw InputError(where, field, problem, "");
     }
 }
 
@@ -125,11 +129,12 @@ void apply_setting(const std::string& assignment, SimConfig& config) {
     const size_t eq = assignment.find('=');
     if (eq == std::string::npos || eq == 0)
         throw InputError("--set", assignment, "not NAME=VALUE", "e.g. --set core_clock_mhz=250");
-    set_one("--set", assignment.substr(0, eq), assignment.substr(eq + 1), config);
+    const std::string name = assignment.substr(0, eq);
+    set_one("--set", name, name, assignment.substr(eq + 1), config);
 }
 
 void apply_option(const std::string& option, const std::string& name, const std::string& value, SimConfig& config) {
-    set_one(option, name, value, config);
+    set_one(option, name, name, value, config);
 }
 
 void load_sim_config(const std::string& path, SimConfig& config) {
@@ -141,9 +146,9 @@ void load_sim_config(const std::string& path, SimConfig& config) {
             if (!value.is_object()) throw InputError(path, "/" + key, "not an object", "an object of settings");
             const std::string prefix = key == "timing" ? "" : key + ".";
             for (auto& [name, v] : value.items())
-                set_one(path, prefix + name, scalar_text(v), config);
+                set_one(path, "/" + key + "/" + name, prefix + name, scalar_text(v), config);
         } else if (key == "offload_enabled" || key == "sa_cam_bundles") {
-            set_one(path, key, scalar_text(value), config);
+            set_one(path, "/" + key, key, scalar_text(value), config);
         } else {
             throw InputError(path, "/" + key, "unknown key", "timing, mac, caps, offload_enabled or sa_cam_bundles");
         }
