@@ -127,6 +127,14 @@ TEST(RxParserEthernet, NullBufferIsMalformed) {
     expect_malformed(parse_ip(nullptr, 100, 0));
 }
 
+TEST(RxParserEthernet, AnEmptyFrameIsTooShortWhateverItsPointer) {  // an empty vector's data() may be null
+    const uint8_t byte = 0;
+    const ParseResult with_pointer = parse_frame(&byte, 0), without = parse_frame(nullptr, 0);
+    expect_malformed(without);
+    EXPECT_STREQ(without.error, with_pointer.error);
+    EXPECT_STRNE(without.error, "null buffer");
+}
+
 TEST(RxParserEthernet, FrameLongerThan65535BytesIsRejected) {
     Bytes frame = ethernet(kEthIpv4, ipv4(kProtoEsp, esp(kSpi, kSeq, 65535 - 14 - 20 - 8)));
     ASSERT_EQ(frame.size(), 65535u);

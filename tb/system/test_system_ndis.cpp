@@ -338,3 +338,58 @@ TEST(SaDeleteReq, WithoutAnOutboundPairOnlyTheInboundSaIsDeleted) {
     EXPECT_EQ(d.stats["driver"]["oid_delete_sa"], 1);
     EXPECT_EQ(d.stats["driver"]["bundles_in_use"], 1);
 }
+
+// ---- DELETE_SA while frames of the SA are in flight ----------------------------------------------------
+
+// One SA slot, one slow crypto lane: frames 1-8 of SA "a" queue in front of crypto, matched and held, when
+// the OIDs before frame 9 delete "a" and add "b" into the only slot. The held frames are still checked with
+// "a" (not CRYPTO_GENERIC_ERROR, not with b's key) and carry a's handle; "b" gets the slot once they are done,
+// under a handle of its own, so no late frame of "a" can land in b's replay window.
+TEST(DeleteSa, FramesInFlightAreCheckedWithTheirSaAndTheReusedSlotGetsANewHandle) {
+    const std::string dir = scratch_dir();
+    write_file(dir + "/sa.json",
+               "{\"sas\": [" + gcm_sa_json("a", "inbound", "192.0.2.20", "192.0.2.10", kInbound, "") + "]}\n");
+    write_file(dir + "/oids.json",
+               "{\"oids\": [{\"before_frame\": 9, \"oid\": \"delete_sa\", \"sa\": \"a\"},\n"
+               "  {\"before_frame\": 9, \"oid\": \"add_sa\", \"sas\": [" +
+                   gcm_sa_json("b", "inbound", "192.0.2.20", "192.0.2.10", kOther, "") + "]}]}\n");
+    std::vector<Bytes> frames;
+    for (uint32_t seq = 1; seq <= 8; ++seq) frames.push_back(esp_transport_frame(kInbound, seq));
+    for (uint32_t seq = 1; seq <= 2; ++seq) frames.push_back(esp_transport_frame(kOther, seq));
+    write_pcap(dir + "/frames.pcap", frames);
+    const RunResult r = run_sim(dir + "/frames.pcap", dir + "/sa.json", dir + "/out",
+                                {"--oids", dir + "/oids.json", "--set", "sa_cam_bundles=1", "--set",
+                                 "caps.sa_offload_capacity=1", "--set", "crypto_lanes=1", "--set",
+                                 "crypto_gcm_bytes_per_cycle=1"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const std::vector<json> oob = by_frame(read_jsonl(dir + "/out/oob.jsonl"), frames.size());
+    const json stats = read_json(dir + "/out/stats.json");
+    const uint32_t handle_a = stats["driver"]["sas"][0]["offload_handle"];
+    const json& log = stats["driver"]["oid_log"];
+    ASSERT_EQ(log.size(), 2u);
+    EXPECT_EQ(log[0]["status"], "0x00000000");
+    const uint32_t handle_b = log[1]["added"][0]["offload_handle"];
+    EXPECT_NE(handle_b, 0u);
+    EXPECT_NE(handle_b, handle_a) << "a reused slot must not hand out the deleted SA's handle";
+
+    size_t held = 0;
+    for (size_t f = 1; f <= 8; ++f) {
+        if (oob[f]["crypto_done"] == 0) {
+            EXPECT_EQ(oob[f]["nic_reason"], "no_sa") << "frame " << f << " looked up after the delete";
+            continue;
+        }
+        ++held;
+        EXPECT_EQ(oob[f]["crypto_status"], 0) << "frame " << f << " matched a before the delete";
+        EXPECT_EQ(oob[f]["offload_handle"], handle_a) << f;
+    }
+    EXPECT_GE(stats["sa_cam"]["deferred_invalidates"].get<int>(), 1) << "the delete must find frames in flight";
+    EXPECT_GE(stats["driver"]["sa_busy_retries"].get<int>(), 1) << "b's write must wait for a's frames";
+    EXPECT_GE(held, 2u);
+    for (size_t f : {9, 10}) {
+        EXPECT_EQ(oob[f]["crypto_done"], 1) << f;
+        EXPECT_EQ(oob[f]["crypto_status"], 0) << f;
+        EXPECT_EQ(oob[f]["offload_handle"], handle_b) << f;
+        EXPECT_EQ(oob[f]["stack_verdict"], "accepted") << f;
+    }
+    EXPECT_EQ(stats["transport"]["generic_error"], 0);
+}
