@@ -199,10 +199,23 @@ uint32_t crypto_busy_cycles(const TimingParams& t, const CamEntry& e, size_t byt
     return busy;
 }
 
+namespace {
+
+// The AES pipeline is one stage set a round: 10, 12 or 14 rounds for a 128-, 192- or 256-bit key.
+uint32_t aes_latency_cycles(const TimingParams& t, const CamEntry& e) {
+    if (e.enc_alg == ndis::kEncAesGcm256 || e.enc_alg == ndis::kEncAesCbc256 || e.auth_alg == ndis::kAuthAesGmac256)
+        return t.crypto_gcm256_latency_cycles;
+    if (e.enc_alg == ndis::kEncAesGcm192 || e.enc_alg == ndis::kEncAesCbc192 || e.auth_alg == ndis::kAuthAesGmac192)
+        return t.crypto_gcm192_latency_cycles;
+    return t.crypto_gcm_latency_cycles;
+}
+
+}  // namespace
+
 uint32_t crypto_latency_cycles(const TimingParams& t, const CamEntry& e) {
-    if (is_gcm_encryption(e.enc_alg) || is_gmac_auth(e.auth_alg)) return t.crypto_gcm_latency_cycles;
+    if (is_gcm_encryption(e.enc_alg) || is_gmac_auth(e.auth_alg)) return aes_latency_cycles(t, e);
     if (e.auth_alg != ndis::kAuthNone) return t.crypto_hmac_latency_cycles;
-    return t.crypto_gcm_latency_cycles;  // CBC alone: the same AES round pipeline
+    return aes_latency_cycles(t, e);  // CBC alone: the same AES round pipeline
 }
 
 // ---- SystemC stages -------------------------------------------------------------------------------------

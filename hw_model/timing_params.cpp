@@ -29,6 +29,8 @@ const ParamRef kParams[] = {
     {"parser_latency_cycles", nullptr, &TimingParams::parser_latency_cycles, 0, 100000, "cycles"},
     {"cam_latency_cycles", nullptr, &TimingParams::cam_latency_cycles, 0, 100000, "cycles"},
     {"crypto_gcm_latency_cycles", nullptr, &TimingParams::crypto_gcm_latency_cycles, 0, 100000, "cycles"},
+    {"crypto_gcm192_latency_cycles", nullptr, &TimingParams::crypto_gcm192_latency_cycles, 0, 100000, "cycles"},
+    {"crypto_gcm256_latency_cycles", nullptr, &TimingParams::crypto_gcm256_latency_cycles, 0, 100000, "cycles"},
     {"crypto_gcm_bytes_per_cycle", nullptr, &TimingParams::crypto_gcm_bytes_per_cycle, 1, 4096, "B/cycle"},
     {"crypto_cbc_bytes_per_cycle", nullptr, &TimingParams::crypto_cbc_bytes_per_cycle, 1, 4096, "B/cycle"},
     {"crypto_hmac_bytes_per_cycle", nullptr, &TimingParams::crypto_hmac_bytes_per_cycle, 1, 4096, "B/cycle"},

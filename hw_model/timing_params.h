@@ -20,7 +20,9 @@ struct TimingParams {
     uint32_t mac_latency_cycles = 2;      // cycles: last byte in to frame available to the parser
     uint32_t parser_latency_cycles = 4;   // cycles: header bytes seen to lookup key ready
     uint32_t cam_latency_cycles = 3;      // cycles: lookup key in to CAM hit/miss out (one lookup a cycle)
-    uint32_t crypto_gcm_latency_cycles = 18;  // cycles: AES pipeline depth (10-14 rounds + GHASH + tag)
+    uint32_t crypto_gcm_latency_cycles = 18;  // cycles: AES-GCM/GMAC pipeline depth, 128-bit key (10 rounds + GHASH + tag)
+    uint32_t crypto_gcm192_latency_cycles = 22; // cycles: the same with a 192-bit key (12 rounds)
+    uint32_t crypto_gcm256_latency_cycles = 26; // cycles: the same with a 256-bit key (14 rounds)
     uint32_t crypto_gcm_bytes_per_cycle = 16; // B/cycle: one AES-GCM/GMAC lane's throughput
     uint32_t crypto_cbc_bytes_per_cycle = 16; // B/cycle: CBC decryption lane (parallel across blocks)
     uint32_t crypto_hmac_bytes_per_cycle = 1; // B/cycle: HMAC engine (serial: one round a cycle)

@@ -150,6 +150,7 @@ TEST(TimingContract, EveryParameterHasAContractTest) {
     const std::set<std::string> tested = {
         "core_clock_mhz", "line_rate_gbps", "wire_overhead_bytes", "fcs_bytes", "datapath_bytes",
         "mac_latency_cycles", "parser_latency_cycles", "cam_latency_cycles", "crypto_gcm_latency_cycles",
+        "crypto_gcm192_latency_cycles", "crypto_gcm256_latency_cycles",
         "crypto_gcm_bytes_per_cycle", "crypto_cbc_bytes_per_cycle", "crypto_hmac_bytes_per_cycle",
         "crypto_hmac_latency_cycles", "crypto_lanes", "bus_latency_ns", "bus_bandwidth_gbps",
         "bus_max_payload_bytes", "mmio_latency_ns", "desc_prefetch", "desc_cache_entries",
@@ -248,6 +249,22 @@ TEST(TimingContract, GcmLatencyMovesOnlyGcmFrames) {
     expect_all_in(s.completion, {0, 100 * kClockPs, 200 * kClockPs}, "completion");
     EXPECT_GE(count_near(s.completion, 100 * kClockPs), 10u) << "the GCM frames";
     EXPECT_GE(count_near(s.completion, 0), 10u) << "plain, CBC+HMAC and unprocessed frames";
+}
+
+// The pipeline depth is per key size: the default scenario's one AES-GCM-192 and one AES-GCM-256 SA move
+// alone, by exactly the change.
+TEST(TimingContract, Gcm192LatencyMovesOnlyGcm192Frames) {
+    const Shift s = shifts(run_default({}), run_default({"crypto_gcm192_latency_cycles=122"}));
+    expect_all_in(s.completion, {0, 100 * kClockPs}, "completion");
+    EXPECT_GE(count_near(s.completion, 100 * kClockPs), 1u) << "the GCM-192 frames";
+    EXPECT_GE(count_near(s.completion, 0), 30u) << "every other frame";
+}
+
+TEST(TimingContract, Gcm256LatencyMovesOnlyGcm256Frames) {
+    const Shift s = shifts(run_default({}), run_default({"crypto_gcm256_latency_cycles=126"}));
+    expect_all_in(s.completion, {0, 100 * kClockPs}, "completion");
+    EXPECT_GE(count_near(s.completion, 100 * kClockPs), 1u) << "the GCM-256 frames";
+    EXPECT_GE(count_near(s.completion, 0), 30u) << "every other frame";
 }
 
 TEST(TimingContract, HmacLatencyMovesOnlyHmacFrames) {
