@@ -8,14 +8,11 @@
 #include <array>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <string>
 #include <vector>
 
 #include "ov2_types.h"
-#include "pcap_io.h"
 #include "rtl_harness.h"
 #include "rx_parser.h"
 #include "Vdesc_wb.h"
@@ -24,7 +21,6 @@ namespace ov2 {
 namespace {
 
 namespace fs = std::filesystem;
-using rtl::Mismatch;
 
 constexpr uint32_t kLatency = 1;  // the encoder's contract (docs/rtl.md)
 
@@ -39,44 +35,25 @@ std::vector<uint32_t> words_of(const std::array<uint8_t, Completion::kBytes>& b)
     return w;
 }
 
-class WbBench {
-    using Dut = rtl::Dut<Vdesc_wb>;
+class WbBench : public rtl::LockstepBench<WbBench, Vdesc_wb> {
+    friend class rtl::LockstepBench<WbBench, Vdesc_wb>;
 
 public:
-    struct Config {
-        uint64_t seed = 1;
-        std::string vcd_path;
-        uint64_t vcd_from = 0, vcd_to = 0;
-    };
-    explicit WbBench(const Config& cfg)
-        : cfg_(cfg), dut_(int(cfg.seed * 2 + 1), "wb"), shadow_(int(cfg.seed * 2 + 2), "wb_shadow"),
-          traffic_(cfg.seed), pipe_(kLatency) {
-        for (auto* d : {&dut_, &shadow_}) {
-            (*d)->in_valid = 0;
-            (*d)->cpl_ready = 0;
-            d->reset();
-        }
+    explicit WbBench(const Config& cfg) : LockstepBench(cfg, "wb"), pipe_(kLatency) {
+        reset_both([](Dut& d) {
+            d->in_valid = 0;
+            d->cpl_ready = 0;
+        });
     }
     void push(const Completion& c) { queue_.push_back(c); }
-    void run() {
-        while (!done() && !mm_.found && !past_window()) cycle();
-        if (!cfg_.vcd_path.empty() && mm_.found)
-            while (!past_window()) cycle();
-    }
-    bool done() const {
-        return queue_.empty() && std::none_of(pipe_.begin(), pipe_.end(), [](const Slot& s) { return s.valid; });
-    }
-    Mismatch& mismatch() { return mm_; }
+    bool done() const { return queue_.empty() && pipe_.in_flight() == 0; }
     uint64_t records() const { return out_check_.transfers(); }
     uint64_t stalls() const { return out_check_.stalls(); }
     uint64_t full_rate_cycles() const { return full_rate_; }
-    uint64_t cycles() const { return dut_.cycle(); }
     // Test hook for the self-check: the reference encoder is replaced by one that corrupts a byte.
     std::function<void(std::array<uint8_t, Completion::kBytes>&)> corrupt_reference;
 
 private:
-    bool past_window() const { return !cfg_.vcd_path.empty() && dut_.cycle() > cfg_.vcd_to; }
-
     static void drive(Dut& d, bool valid, const Completion& c, bool ready) {
         d->in_valid = valid;
         d->in_frame_tag = c.frame_tag;
@@ -96,28 +73,18 @@ private:
     }
     static std::vector<uint32_t> record_of(Vdesc_wb& m) { return std::vector<uint32_t>(m.cpl_record.data(), m.cpl_record.data() + 8); }
 
-    void cycle() {
-        const uint64_t now = dut_.cycle();
-        if (!cfg_.vcd_path.empty() && now >= cfg_.vcd_from && !vcd_started_) {
-            dut_.open_vcd(cfg_.vcd_path);
-            vcd_started_ = true;
-        }
-        traffic_.tick();
+    void cycle(uint64_t now) {
         if (!presented_ && !queue_.empty() && traffic_.valid()) presented_ = true;
         const Completion c = presented_ ? queue_.front() : Completion{};
         const bool ready = traffic_.ready();
 
-        drive(dut_, presented_, c, !ready);
-        const bool v_other = dut_->cpl_valid;
-        const std::vector<uint32_t> r_other = record_of(dut_.model());
-        drive(dut_, presented_, c, ready);
-        drive(shadow_, presented_, c, ready);
-        Vdesc_wb& m = dut_.model();
-        mm_.check(now, "cpl_valid (cpl_ready-independent)", v_other, bool(m.cpl_valid));
-        if (m.cpl_valid) mm_.check(now, "cpl_record (cpl_ready-independent)", r_other, record_of(m));
+        Vdesc_wb& m = drive_both(
+            now, ready, [&](Dut& d, bool r) { drive(d, presented_, c, r); },
+            [](Vdesc_wb& x) { return bool(x.cpl_valid); }, record_of, "cpl_valid (cpl_ready-independent)",
+            "cpl_record (cpl_ready-independent)");
 
-        const Slot& out = pipe_.back();
-        const bool adv = !out.valid || ready;
+        const Slot& out = pipe_.out();
+        const bool adv = pipe_.advances(ready);
         mm_.check(now, "in_ready", adv, bool(m.in_ready));
         mm_.check(now, "cpl_valid", out.valid, bool(m.cpl_valid));
         if (out.valid && m.cpl_valid) {
@@ -142,48 +109,15 @@ private:
             queue_.pop_front();
             presented_ = false;
         }
-        if (adv) {
-            std::rotate(pipe_.rbegin(), pipe_.rbegin() + 1, pipe_.rend());
-            pipe_.front() = in;
-        }
-        dut_.edge();
-        shadow_.edge();
-        if (dut_.tracing() && dut_.cycle() > cfg_.vcd_to) dut_.close_vcd();
+        if (adv) pipe_.shift_in(in);
     }
 
-    Config cfg_;
-    Dut dut_, shadow_;
-    rtl::Traffic traffic_;
-    std::vector<Slot> pipe_;
+    rtl::RefPipeline<Slot> pipe_;
     std::deque<Completion> queue_;
-    bool presented_ = false, vcd_started_ = false;
+    bool presented_ = false;
     rtl::HandshakeChecker in_check_{"in"}, out_check_{"cpl"};
-    Mismatch mm_;
     uint64_t full_rate_ = 0;
 };
-
-std::string replay_with_vcd(const std::string& name, WbBench::Config cfg, const Mismatch& first,
-                            const std::function<void(WbBench&)>& body) {
-    cfg.vcd_path = rtl::vcd_window_path(name);
-    cfg.vcd_from = first.cycle > rtl::kVcdHalfWindow ? first.cycle - rtl::kVcdHalfWindow : 0;
-    cfg.vcd_to = first.cycle + rtl::kVcdHalfWindow;
-    WbBench again(cfg);
-    body(again);
-    return fs::absolute(cfg.vcd_path).string() + " (cycles " + std::to_string(cfg.vcd_from) + ".." +
-           std::to_string(cfg.vcd_to) + ")";
-}
-
-std::unique_ptr<WbBench> run_lockstep(const std::string& name, uint64_t seed,
-                                      const std::function<void(WbBench&)>& body) {
-    WbBench::Config cfg;
-    cfg.seed = seed;
-    auto bench = std::make_unique<WbBench>(cfg);
-    body(*bench);
-    if (bench->mismatch().found)
-        ADD_FAILURE() << name << ": " << bench->mismatch().str() << "; VCD window in "
-                      << replay_with_vcd(name, cfg, bench->mismatch(), body);
-    return bench;
-}
 
 Completion random_completion(rtl::Traffic& r) {
     // Each field either random over its whole width or one of its edge values.
@@ -216,16 +150,12 @@ Completion random_completion(rtl::Traffic& r) {
 // Completions as the pipeline would build them for every scenario frame (tag, length, arrival time, the
 // parser's classification and sequence number), then the same records once more with done set.
 TEST(DescWbRtl, ScenarioFrameCompletionsLockstep) {
-    std::vector<fs::path> pcaps;
-    for (const auto& d : fs::recursive_directory_iterator(std::string(OV2_SOURCE_DIR) + "/tb/scenarios"))
-        if (d.is_regular_file() && d.path().filename() == "frames.pcap") pcaps.push_back(d.path());
-    pcaps.push_back(std::string(OV2_SHARED_DIR) + "/vectors/published/published_vectors.pcap");
+    std::vector<fs::path> pcaps = rtl::scenario_files([](const fs::path& p) { return p.filename() == "frames.pcap"; });
+    pcaps.push_back(rtl::published_pcap());
     std::sort(pcaps.begin(), pcaps.end());
     std::vector<Completion> cpls;
     for (const fs::path& p : pcaps) {
-        PcapReader reader(p.string());
-        Frame f;
-        while (reader.next(f)) {
+        for (const Frame& f : rtl::read_frames(p)) {
             const ParseResult pr = parse_frame(f.bytes.data(), f.bytes.size());
             Completion c;
             c.frame_tag = uint32_t(cpls.size() + 1);
@@ -243,7 +173,7 @@ TEST(DescWbRtl, ScenarioFrameCompletionsLockstep) {
         }
     }
     ASSERT_GT(cpls.size(), 500u);
-    auto bench = run_lockstep("DescWbRtl_Scenarios", 11, [&](WbBench& b) {
+    auto bench = rtl::run_lockstep<WbBench>("DescWbRtl_Scenarios", 11, [&](WbBench& b) {
         for (Completion c : cpls) b.push(c);
         for (Completion c : cpls) {
             c.done = true;
@@ -259,8 +189,8 @@ TEST(DescWbRtl, ScenarioFrameCompletionsLockstep) {
 
 TEST(DescWbRtl, RandomRecordsLockstep) {
     const uint64_t n = rtl::env_u64("OV2_RTL_WB_RECORDS", 200000);
-    const uint64_t seed = rtl::env_u64("OV2_RTL_SEED", 7);
-    auto bench = run_lockstep("DescWbRtl_Random", seed, [&](WbBench& b) {
+    const uint64_t seed = rtl::seed();
+    auto bench = rtl::run_lockstep<WbBench>("DescWbRtl_Random", seed, [&](WbBench& b) {
         rtl::Traffic r(seed ^ 0xDE5C);
         for (uint64_t i = 0; i < n; ++i) {
             b.push(random_completion(r));
@@ -280,26 +210,19 @@ TEST(DescWbRtl, RandomRecordsLockstep) {
 // A reference that disagrees in one byte is reported with cycle, signal and both values, and the replay
 // writes a VCD window.
 TEST(DescWbRtl, MismatchReportNamesCycleSignalAndWritesVcd) {
-    const auto body = [](WbBench& b) {
+    const auto sc = rtl::self_check<WbBench>("DescWbRtl_SelfCheck", 5, [](WbBench& b) {
         b.corrupt_reference = [](std::array<uint8_t, Completion::kBytes>& rec) { rec[18] ^= 0x40; };
         Completion c;
         c.pad_length = 3;
         b.push(c);
         b.run();
-    };
-    WbBench::Config cfg;
-    cfg.seed = 5;
-    WbBench b(cfg);
-    body(b);
-    ASSERT_TRUE(b.mismatch().found);
-    EXPECT_EQ(b.mismatch().signal, "cpl_record byte 18");
-    EXPECT_EQ(b.mismatch().expected, "0x43");
-    EXPECT_EQ(b.mismatch().actual, "0x3");
-    const std::string where = replay_with_vcd("DescWbRtl_SelfCheck", cfg, b.mismatch(), body);
-    std::ifstream in(rtl::vcd_window_path("DescWbRtl_SelfCheck"));
-    const std::string vcd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_NE(vcd.find("cpl_record"), std::string::npos) << where;
-    EXPECT_NE(vcd.find("#" + std::to_string(2 * (b.mismatch().cycle + rtl::kVcdHalfWindow))), std::string::npos);
+    });
+    ASSERT_TRUE(sc.first.found);
+    EXPECT_EQ(sc.first.signal, "cpl_record byte 18");
+    EXPECT_EQ(sc.first.expected, "0x43");
+    EXPECT_EQ(sc.first.actual, "0x3");
+    EXPECT_NE(sc.vcd.find("cpl_record"), std::string::npos) << sc.window.str();
+    EXPECT_NE(sc.vcd.find(rtl::vcd_window_end(sc.first)), std::string::npos);
 }
 
 }  // namespace ov2

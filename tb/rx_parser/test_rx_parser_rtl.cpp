@@ -14,14 +14,11 @@
 #include <cstring>
 #include <deque>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
 
-#include "pcap_io.h"
 #include "rtl_harness.h"
 #include "rx_parser.h"
 #include "Vrx_parser.h"
@@ -30,7 +27,6 @@ namespace ov2 {
 namespace {
 
 namespace fs = std::filesystem;
-using rtl::Mismatch;
 using Bytes = std::vector<uint8_t>;
 
 constexpr size_t kBeat = 64;  // the RTL's W default, TimingParams::datapath_bytes
@@ -123,46 +119,29 @@ std::vector<uint32_t> flat(const Record& r) { return std::vector<uint32_t>(r.beg
 // parse_frame on a frame (an empty vector's data() may be null: the model treats it as any empty frame).
 ParseResult parse(const Bytes& f) { return parse_frame(f.data(), f.size()); }
 
-class ParserBench {
-    using Dut = rtl::Dut<Vrx_parser>;
+class ParserBench : public rtl::LockstepBench<ParserBench, Vrx_parser> {
+    friend class rtl::LockstepBench<ParserBench, Vrx_parser>;
 
 public:
-    struct Config {
-        uint64_t seed = 1;
-        std::string vcd_path;
-        uint64_t vcd_from = 0, vcd_to = 0;
-    };
-    explicit ParserBench(const Config& cfg)
-        : cfg_(cfg), dut_(int(cfg.seed * 2 + 1), "parser"), shadow_(int(cfg.seed * 2 + 2), "parser_shadow"),
-          traffic_(cfg.seed) {
-        for (auto* d : {&dut_, &shadow_}) {
-            (*d)->s_valid = 0;
-            (*d)->r_ready = 0;
-            d->reset();
-        }
+    explicit ParserBench(const Config& cfg) : LockstepBench(cfg, "parser") {
+        reset_both([](Dut& d) {
+            d->s_valid = 0;
+            d->r_ready = 0;
+        });
     }
     void push(Bytes frame) {
         expected_.push_back(record_of(parse(frame)));
         if (corrupt_reference) corrupt_reference(expected_.back());
         frames_.push_back(std::move(frame));
     }
-    void run() {
-        while (!done() && !mm_.found && !past_window()) cycle();
-        if (!cfg_.vcd_path.empty() && mm_.found)
-            while (!past_window()) cycle();
-    }
     bool done() const { return frames_.empty() && expected_.empty(); }
-    Mismatch& mismatch() { return mm_; }
     uint64_t results() const { return results_; }
-    uint64_t cycles() const { return dut_.cycle(); }
     uint64_t stalls() const { return r_check_.stalls(); }
     uint64_t max_walk_after_last() const { return max_after_last_; }
     std::map<uint32_t, uint64_t> kinds;  // results per L4Kind, to show what the run covered
     std::function<void(Record&)> corrupt_reference;
 
 private:
-    bool past_window() const { return !cfg_.vcd_path.empty() && dut_.cycle() > cfg_.vcd_to; }
-
     struct Beat {
         bool valid = false, last = false;
         uint32_t keep_bytes = 0;
@@ -183,13 +162,7 @@ private:
         d.settle();
     }
 
-    void cycle() {
-        const uint64_t now = dut_.cycle();
-        if (!cfg_.vcd_path.empty() && now >= cfg_.vcd_from && !vcd_started_) {
-            dut_.open_vcd(cfg_.vcd_path);
-            vcd_started_ = true;
-        }
-        traffic_.tick();
+    void cycle(uint64_t now) {
         // The current beat of the head frame: held until taken, gaps between beats at random.
         if (!beat_.valid && !frames_.empty() && !frame_sent_ && traffic_.valid()) {
             const Bytes& f = frames_.front();
@@ -203,15 +176,11 @@ private:
         }
         const bool r_ready = traffic_.ready();
 
-        drive(dut_, beat_, !r_ready);
-        const bool v_other = dut_->r_valid;
-        const Record d_other = record_of(dut_.model());
-        drive(dut_, beat_, r_ready);
-        drive(shadow_, beat_, r_ready);
-        Vrx_parser& m = dut_.model();
-        mm_.check(now, "r_valid (r_ready-independent)", v_other, bool(m.r_valid));
+        Vrx_parser& m = drive_both(
+            now, r_ready, [&](Dut& d, bool r) { drive(d, beat_, r); }, [](Vrx_parser& x) { return bool(x.r_valid); },
+            [](Vrx_parser& x) { return flat(record_of(x)); }, "r_valid (r_ready-independent)",
+            "r_* (r_ready-independent)");
         const Record got = record_of(m);
-        if (m.r_valid && d_other != got) mm_.check(now, "r_* (r_ready-independent)", flat(d_other), flat(got));
 
         // Ordering: a result only for a frame whose last beat was taken; no beat taken while it waits.
         if (m.r_valid && !frame_sent_) mm_.fail(now, "r_valid", "0 before the frame's last beat", "1");
@@ -259,60 +228,24 @@ private:
             sent_beats_ = 0;
             ++results_;
         }
-        dut_.edge();
-        shadow_.edge();
-        if (dut_.tracing() && dut_.cycle() > cfg_.vcd_to) dut_.close_vcd();
     }
 
-    Config cfg_;
-    Dut dut_, shadow_;
-    rtl::Traffic traffic_;
     std::deque<Bytes> frames_;
     std::deque<Record> expected_;
     Beat beat_;
     size_t sent_beats_ = 0;
-    bool frame_sent_ = false, vcd_started_ = false;
+    bool frame_sent_ = false;
     uint64_t after_last_ = 0, max_after_last_ = 0, results_ = 0;
     rtl::HandshakeChecker s_check_{"s"}, r_check_{"r"};
-    Mismatch mm_;
 };
 
-std::string replay_with_vcd(const std::string& name, ParserBench::Config cfg, const Mismatch& first,
-                            const std::function<void(ParserBench&)>& body) {
-    cfg.vcd_path = rtl::vcd_window_path(name);
-    cfg.vcd_from = first.cycle > rtl::kVcdHalfWindow ? first.cycle - rtl::kVcdHalfWindow : 0;
-    cfg.vcd_to = first.cycle + rtl::kVcdHalfWindow;
-    ParserBench again(cfg);
-    body(again);
-    return fs::absolute(cfg.vcd_path).string() + " (cycles " + std::to_string(cfg.vcd_from) + ".." +
-           std::to_string(cfg.vcd_to) + ")";
-}
-
-std::unique_ptr<ParserBench> run_lockstep(const std::string& name, uint64_t seed,
-                                          const std::function<void(ParserBench&)>& body) {
-    ParserBench::Config cfg;
-    cfg.seed = seed;
-    auto bench = std::make_unique<ParserBench>(cfg);
-    body(*bench);
-    if (bench->mismatch().found)
-        ADD_FAILURE() << name << ": " << bench->mismatch().str() << "; VCD window in "
-                      << replay_with_vcd(name, cfg, bench->mismatch(), body);
-    return bench;
-}
-
-// Every frame of the published vectors and of every scenario capture, read with the project's reader.
+// Every frame of the published vectors and of every scenario capture.
 std::vector<Bytes> vector_frames() {
-    std::vector<fs::path> pcaps;
-    for (const auto& d : fs::recursive_directory_iterator(std::string(OV2_SOURCE_DIR) + "/tb/scenarios"))
-        if (d.is_regular_file() && d.path().extension() == ".pcap") pcaps.push_back(d.path());
-    std::sort(pcaps.begin(), pcaps.end());
-    pcaps.insert(pcaps.begin(), std::string(OV2_SHARED_DIR) + "/vectors/published/published_vectors.pcap");
+    std::vector<fs::path> pcaps = rtl::scenario_files([](const fs::path& p) { return p.extension() == ".pcap"; });
+    pcaps.insert(pcaps.begin(), rtl::published_pcap());
     std::vector<Bytes> frames;
-    for (const fs::path& p : pcaps) {
-        PcapReader reader(p.string());
-        Frame f;
-        while (reader.next(f)) frames.push_back(f.bytes);
-    }
+    for (const fs::path& p : pcaps)
+        for (const Frame& f : rtl::read_frames(p)) frames.push_back(f.bytes);
     return frames;
 }
 
@@ -450,7 +383,7 @@ Bytes mutate(const Bytes& base, rtl::Traffic& r) {
 TEST(RxParserRtl, VectorFramesLockstep) {
     const std::vector<Bytes> frames = vector_frames();
     ASSERT_GE(frames.size(), 700u);
-    auto bench = run_lockstep("RxParserRtl_Vectors", 21, [&](ParserBench& b) {
+    auto bench = rtl::run_lockstep<ParserBench>("RxParserRtl_Vectors", 21, [&](ParserBench& b) {
         for (const Bytes& f : frames) b.push(f);
         b.run();
     });
@@ -467,11 +400,11 @@ TEST(RxParserRtl, VectorFramesLockstep) {
 
 TEST(RxParserRtl, RandomFramesLockstep) {
     const uint64_t n = rtl::env_u64("OV2_RTL_PARSER_FRAMES", 120000);
-    const uint64_t seed = rtl::env_u64("OV2_RTL_SEED", 7);
+    const uint64_t seed = rtl::seed();
     const std::vector<Bytes> base = vector_frames();
     ASSERT_FALSE(base.empty());
     std::map<uint32_t, uint64_t> errors;
-    auto bench = run_lockstep("RxParserRtl_Random", seed, [&](ParserBench& b) {
+    auto bench = rtl::run_lockstep<ParserBench>("RxParserRtl_Random", seed, [&](ParserBench& b) {
         rtl::Traffic r(seed ^ 0x9A25E);
         for (uint64_t i = 0; i < n; ++i) {
             Bytes f = r.chance(50) ? mutate(base[r.below(base.size())], r) : random_headers(r);
@@ -506,23 +439,16 @@ TEST(RxParserRtl, RandomFramesLockstep) {
 
 TEST(RxParserRtl, MismatchReportNamesCycleSignalAndWritesVcd) {
     const std::vector<Bytes> frames = vector_frames();
-    const auto body = [&](ParserBench& b) {
+    const auto sc = rtl::self_check<ParserBench>("RxParserRtl_SelfCheck", 4, [&](ParserBench& b) {
         b.corrupt_reference = [](Record& rec) { rec[14] ^= 0x100; };  // r_spi
         b.push(frames.at(0));
         b.run();
-    };
-    ParserBench::Config cfg;
-    cfg.seed = 4;
-    ParserBench b(cfg);
-    body(b);
-    ASSERT_TRUE(b.mismatch().found);
-    EXPECT_EQ(b.mismatch().signal, "r_spi (frame 1)");
-    EXPECT_NE(b.mismatch().expected, b.mismatch().actual);
-    replay_with_vcd("RxParserRtl_SelfCheck", cfg, b.mismatch(), body);
-    std::ifstream in(rtl::vcd_window_path("RxParserRtl_SelfCheck"));
-    const std::string vcd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_NE(vcd.find("r_spi"), std::string::npos);
-    EXPECT_NE(vcd.find("#" + std::to_string(2 * (b.mismatch().cycle + rtl::kVcdHalfWindow))), std::string::npos);
+    });
+    ASSERT_TRUE(sc.first.found);
+    EXPECT_EQ(sc.first.signal, "r_spi (frame 1)");
+    EXPECT_NE(sc.first.expected, sc.first.actual);
+    EXPECT_NE(sc.vcd.find("r_spi"), std::string::npos);
+    EXPECT_NE(sc.vcd.find(rtl::vcd_window_end(sc.first)), std::string::npos);
 }
 
 }  // namespace ov2

@@ -12,15 +12,11 @@
 #include <array>
 #include <deque>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
-#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "driver_shim.h"
-#include "pcap_io.h"
 #include "rtl_harness.h"
 #include "rx_parser.h"
 #include "sa_cam.h"
@@ -32,7 +28,6 @@ namespace ov2 {
 namespace {
 
 namespace fs = std::filesystem;
-using rtl::Mismatch;
 
 constexpr uint32_t kBundles = 1024;  // SaCam's default capacity; the RTL's BUNDLES default
 
@@ -59,42 +54,32 @@ void set_dst(Vsa_cam& m, const std::array<uint8_t, 16>& dst) {
 }
 
 // Drives both Verilated instances and the C++ core with the same register and lookup streams.
-class CamBench {
-    using Dut = rtl::Dut<Vsa_cam>;
+class CamBench : public rtl::LockstepBench<CamBench, Vsa_cam> {
+    friend class rtl::LockstepBench<CamBench, Vsa_cam>;
 
 public:
-    struct Config {
-        uint64_t seed = 1;
-        std::string vcd_path;              // non-empty: replay that dumps [vcd_from, vcd_to]
-        uint64_t vcd_from = 0, vcd_to = 0;
-    };
-
     explicit CamBench(const Config& cfg)
-        : cfg_(cfg), dut_(int(cfg.seed * 2 + 1), "cam"), shadow_(int(cfg.seed * 2 + 2), "cam_shadow"),
-          table_(kBundles), traffic_(cfg.seed), latency_(TimingParams{}.cam_latency_cycles),
+        : LockstepBench(cfg, "cam"), table_(kBundles), latency_(TimingParams{}.cam_latency_cycles),
           pipe_(latency_) {
         table_.on_entry_changed = [this](uint32_t index, const CamEntry&, reg::SaCmdOp op) {
             upd_pending_ = true;
             upd_index_ = index;
             upd_op_ = uint32_t(op);
         };
-        for (auto* d : {&dut_, &shadow_}) {
-            (*d)->reg_wr = 0;
-            (*d)->reg_rd = 0;
-            (*d)->lk_valid = 0;
-            (*d)->res_ready = 0;
-            d->reset();
-        }
+        reset_both([](Dut& d) {
+            d->reg_wr = 0;
+            d->reg_rd = 0;
+            d->lk_valid = 0;
+            d->res_ready = 0;
+        });
     }
 
     SaCamTable& table() { return table_; }
-    Mismatch& mismatch() { return mm_; }
-    uint64_t cycles() const { return dut_.cycle(); }
     uint64_t lookups_done() const { return lookups_done_; }
     uint64_t reg_ops_done() const { return reg_ops_done_; }
     uint64_t full_rate_cycles() const { return full_rate_cycles_; }
     uint64_t res_stalls() const { return res_check_.stalls(); }
-    bool done() const { return regs_.empty() && keys_.empty() && in_flight() == 0 && !rd_pending_; }
+    bool done() const { return regs_.empty() && keys_.empty() && pipe_.in_flight() == 0 && !rd_pending_; }
 
     void reg_write(uint32_t addr, uint32_t value) { regs_.push_back({true, addr, value}); }
     void reg_read(uint32_t addr) { regs_.push_back({false, addr, 0}); }
@@ -106,20 +91,7 @@ public:
         reg_read(reg::kSaStatus);
     }
 
-    // Runs until both streams are drained (or the first mismatch, or past the replay window).
-    void run() {
-        while (!done() && !mm_.found && !past_window()) cycle();
-        // A little more after a mismatch in a replay, so the window has its second half.
-        if (!cfg_.vcd_path.empty() && mm_.found)
-            while (!past_window()) cycle();
-    }
-
 private:
-    size_t in_flight() const {
-        return size_t(std::count_if(pipe_.begin(), pipe_.end(), [](const Result& r) { return r.valid; }));
-    }
-    bool past_window() const { return !cfg_.vcd_path.empty() && dut_.cycle() > cfg_.vcd_to; }
-
     void drive(Dut& d, const RegOp* op, bool lk_valid, const Key& k, bool res_ready) {
         d->reg_wr = op && op->write;
         d->reg_rd = op && !op->write;
@@ -137,14 +109,7 @@ private:
         return {uint32_t(m.res_hit), uint32_t(m.res_wildcard), uint32_t(m.res_index)};
     }
 
-    void cycle() {
-        const uint64_t now = dut_.cycle();
-        if (!cfg_.vcd_path.empty() && now >= cfg_.vcd_from && !vcd_started_) {
-            dut_.open_vcd(cfg_.vcd_path);
-            vcd_started_ = true;
-        }
-        traffic_.tick();
-
+    void cycle(uint64_t now) {
         // ---- this cycle's inputs: at most one register access, the lookup key (held until taken) ----
         const RegOp* op = nullptr;
         if (!regs_.empty() && traffic_.valid()) op = &regs_.front();
@@ -154,18 +119,14 @@ private:
         const bool res_ready = traffic_.ready();
 
         // Ready-independence: the result outputs must not move when only res_ready changes.
-        drive(dut_, op, lk_valid, key, !res_ready);
-        const bool v_other = dut_->res_valid;
-        const std::vector<uint32_t> d_other = res_data(dut_.model());
-        drive(dut_, op, lk_valid, key, res_ready);
-        drive(shadow_, op, lk_valid, key, res_ready);
-        Vsa_cam& m = dut_.model();
-        mm_.check(now, "res_valid (res_ready-independent)", v_other, bool(m.res_valid));
-        if (m.res_valid) mm_.check(now, "res_{hit,wildcard,index} (res_ready-independent)", d_other, res_data(m));
+        Vsa_cam& m = drive_both(
+            now, res_ready, [&](Dut& d, bool r) { drive(d, op, lk_valid, key, r); },
+            [](Vsa_cam& x) { return bool(x.res_valid); }, res_data, "res_valid (res_ready-independent)",
+            "res_{hit,wildcard,index} (res_ready-independent)");
 
         // ---- contract: the reference pipeline of latency_ slots that holds while its output waits ----
-        const Result& out = pipe_.back();
-        const bool adv = !out.valid || res_ready;
+        const Result& out = pipe_.out();
+        const bool adv = pipe_.advances(res_ready);
         mm_.check(now, "lk_ready", adv, bool(m.lk_ready));
         mm_.check(now, "res_valid", out.valid, bool(m.res_valid));
         if (out.valid && m.res_valid) {
@@ -208,10 +169,7 @@ private:
             key_presented_ = false;
             ++lookups_done_;
         }
-        if (adv) {
-            std::rotate(pipe_.rbegin(), pipe_.rbegin() + 1, pipe_.rend());
-            pipe_.front() = in;
-        }
+        if (adv) pipe_.shift_in(in);
         upd_due_ = false;
         rd_pending_ = false;
         if (op) {
@@ -228,9 +186,6 @@ private:
             regs_.pop_front();
             ++reg_ops_done_;
         }
-        dut_.edge();
-        shadow_.edge();
-        if (dut_.tracing() && dut_.cycle() > cfg_.vcd_to) dut_.close_vcd();
     }
 
     static IpAddr make_dst(const Key& k) {
@@ -240,54 +195,19 @@ private:
         return a;
     }
 
-    Config cfg_;
-    Dut dut_, shadow_;
     SaCamTable table_;
-    rtl::Traffic traffic_;
     uint32_t latency_;
-    std::vector<Result> pipe_;
+    rtl::RefPipeline<Result> pipe_;
     std::deque<RegOp> regs_;
     std::deque<Key> keys_;
     bool key_presented_ = false;
-    bool vcd_started_ = false;
     bool rd_pending_ = false;
     uint32_t rd_expected_ = 0;
     bool upd_pending_ = false, upd_due_ = false;
     uint32_t upd_index_ = 0, upd_op_ = 0, upd_due_index_ = 0, upd_due_op_ = 0;
     rtl::HandshakeChecker lk_check_{"lk"}, res_check_{"res"};
-    Mismatch mm_;
     uint64_t lookups_done_ = 0, reg_ops_done_ = 0, full_rate_cycles_ = 0;
 };
-
-// Replays `body` with a VCD window of kVcdHalfWindow cycles on each side of the mismatch; returns the file.
-std::string replay_with_vcd(const std::string& name, const CamBench::Config& cfg, const Mismatch& first,
-                            const std::function<void(CamBench&)>& body, CamBench::Config* used = nullptr) {
-    CamBench::Config replay = cfg;
-    replay.vcd_path = rtl::vcd_window_path(name);
-    replay.vcd_from = first.cycle > rtl::kVcdHalfWindow ? first.cycle - rtl::kVcdHalfWindow : 0;
-    replay.vcd_to = first.cycle + rtl::kVcdHalfWindow;
-    CamBench again(replay);
-    body(again);
-    if (used) *used = replay;
-    return fs::absolute(replay.vcd_path).string();
-}
-
-// Runs `body` on a bench; on a mismatch runs it again with a VCD window around the mismatch cycle and
-// fails the test with the report. Returns the bench of the run for the caller's counts.
-std::unique_ptr<CamBench> run_lockstep(const std::string& name, uint64_t seed,
-                                       const std::function<void(CamBench&)>& body) {
-    CamBench::Config cfg;
-    cfg.seed = seed;
-    auto bench = std::make_unique<CamBench>(cfg);
-    body(*bench);
-    if (bench->mismatch().found) {
-        CamBench::Config used;
-        const std::string path = replay_with_vcd(name, cfg, bench->mismatch(), body, &used);
-        ADD_FAILURE() << name << ": " << bench->mismatch().str() << "; VCD window cycles [" << used.vcd_from
-                      << ", " << used.vcd_to << "] in " << path;
-    }
-    return bench;
-}
 
 // ---- scenario SAs and frames ------------------------------------------------------------------------
 
@@ -300,8 +220,8 @@ struct Scenario {
 std::vector<Scenario> load_scenarios() {
     std::vector<Scenario> out;
     std::vector<fs::path> dirs;
-    for (const auto& d : fs::recursive_directory_iterator(std::string(OV2_SOURCE_DIR) + "/tb/scenarios"))
-        if (d.is_regular_file() && d.path().filename() == "frames.pcap") dirs.push_back(d.path().parent_path());
+    for (const fs::path& p : rtl::scenario_files([](const fs::path& f) { return f.filename() == "frames.pcap"; }))
+        dirs.push_back(p.parent_path());
     std::sort(dirs.begin(), dirs.end());
     for (const fs::path& dir : dirs) {
         Scenario s;
@@ -309,9 +229,7 @@ std::vector<Scenario> load_scenarios() {
         const fs::path sa = fs::exists(dir / "sa.json") ? dir / "sa.json" : dir / "sa.xfrm";
         if (!fs::exists(sa)) continue;
         s.sas = load_sa_file(sa.string());
-        PcapReader reader(dir / "frames.pcap");
-        Frame f;
-        while (reader.next(f)) s.frames.push_back(f.bytes);
+        for (const Frame& f : rtl::read_frames(dir / "frames.pcap")) s.frames.push_back(f.bytes);
         out.push_back(std::move(s));
     }
     return out;
@@ -336,7 +254,8 @@ TEST(SaCamRtl, ScenarioSasAndFrameKeysLockstep) {
     for (size_t si = 0; si < scenarios.size(); ++si) {
         const Scenario& sc = scenarios[si];
         uint64_t scenario_hits = 0;
-        auto bench = run_lockstep("SaCamRtl_Scenario_" + std::to_string(si), 1000 + si, [&](CamBench& b) {
+        const std::string name = "SaCamRtl_Scenario_" + std::to_string(si);
+        auto bench = rtl::run_lockstep<CamBench>(name, 1000 + si, [&](CamBench& b) {
             b.reg_write(reg::kSaCtrl, 1);
             uint32_t handle = 0;
             for (const AddSa& sa : sc.sas) {
@@ -374,9 +293,9 @@ TEST(SaCamRtl, ScenarioSasAndFrameKeysLockstep) {
 TEST(SaCamRtl, RandomCommandsAndLookupsLockstep) {
     const uint64_t n_lookups = rtl::env_u64("OV2_RTL_CAM_LOOKUPS", 120000);
     const uint64_t n_ops = rtl::env_u64("OV2_RTL_CAM_SA_OPS", 6000);
-    const uint64_t seed = rtl::env_u64("OV2_RTL_SEED", 7);
+    const uint64_t seed = rtl::seed();
     uint64_t wild_hits = 0, exact_hits = 0, misses = 0, bad_cmds = 0, writes = 0, invalidates = 0, seqhi = 0;
-    auto bench = run_lockstep("SaCamRtl_Random", seed, [&](CamBench& b) {
+    auto bench = rtl::run_lockstep<CamBench>("SaCamRtl_Random", seed, [&](CamBench& b) {
         rtl::Traffic rnd(seed ^ 0xC0FFEE);
         const uint32_t entries = 2 * kBundles;
         // Few SPIs and destinations so that entries collide: exact vs wildcard vs other version.
@@ -544,7 +463,7 @@ TEST(SaCamRtl, MismatchReportNamesCycleSignalAndWritesVcd) {
     e.spi = 0x1234;
     e.dst = *IpAddr::parse("192.0.2.7");
     e.ip_version = 4;
-    const auto body = [&](CamBench& b) {
+    const auto sc = rtl::self_check<CamBench>("SaCamRtl_SelfCheck", 3, [&](CamBench& b) {
         b.program(5, e);
         b.run();
         b.table().write_register(reg::kSaCmd, 5 | uint32_t(reg::kSaCmdInvalidate) << 28);
@@ -554,23 +473,16 @@ TEST(SaCamRtl, MismatchReportNamesCycleSignalAndWritesVcd) {
         k.dst = e.dst.bytes;
         b.lookup(k);
         b.run();
-    };
-    CamBench::Config cfg;
-    cfg.seed = 3;
-    CamBench b(cfg);
-    body(b);
-    ASSERT_TRUE(b.mismatch().found);
-    EXPECT_EQ(b.mismatch().signal, "res_hit");
-    EXPECT_EQ(b.mismatch().expected, "0x0");
-    EXPECT_EQ(b.mismatch().actual, "0x1");
-    EXPECT_GT(b.mismatch().cycle, 49u);  // after the 49 register writes that programmed the entry
-    const std::string path = replay_with_vcd("SaCamRtl_SelfCheck", cfg, b.mismatch(), body);
-    std::ifstream in(path);
-    const std::string vcd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    EXPECT_NE(vcd.find("$enddefinitions"), std::string::npos);
-    EXPECT_NE(vcd.find("res_hit"), std::string::npos);
+    });
+    ASSERT_TRUE(sc.first.found);
+    EXPECT_EQ(sc.first.signal, "res_hit");
+    EXPECT_EQ(sc.first.expected, "0x0");
+    EXPECT_EQ(sc.first.actual, "0x1");
+    EXPECT_GT(sc.first.cycle, 49u);  // after the 49 register writes that programmed the entry
+    EXPECT_NE(sc.vcd.find("$enddefinitions"), std::string::npos);
+    EXPECT_NE(sc.vcd.find("res_hit"), std::string::npos);
     // The window ends kVcdHalfWindow cycles after the mismatch (two time steps a cycle).
-    EXPECT_NE(vcd.find("#" + std::to_string(2 * (b.mismatch().cycle + rtl::kVcdHalfWindow))), std::string::npos);
+    EXPECT_NE(sc.vcd.find(rtl::vcd_window_end(sc.first)), std::string::npos);
 }
 
 }  // namespace ov2
