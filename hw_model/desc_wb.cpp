@@ -75,10 +75,25 @@ void DescWb::b_transport(tlm::tlm_generic_payload& trans, sc_time&) {
 bool DescWb::dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len) {
     sc_time delay = sc_core::SC_ZERO_TIME;
     const tlm::tlm_response_status status = transact(dma, cmd, addr, data, len, delay);
-    sc_core::wait(delay);
+    if (cmd == tlm::TLM_WRITE_COMMAND) {
+        wait_posted(delay);
+    } else {
+        sc_core::wait(delay);
+        wait_for_edge(timing_.clock_ps());  // the data arrived off the core clock
+    }
     if (status == tlm::TLM_OK_RESPONSE) return true;
     ++stats_.dma_errors;
     return false;
+}
+
+// A posted write holds the writer for its link time (`delay`); the writer goes on at the last edge before the
+// link is free: the bus interface takes the next write while this one's last bytes are on the link, so
+// waiting for edges never leaves the link idle.
+// Returns when the link is free.
+uint64_t DescWb::wait_posted(const sc_time& delay) {
+    const uint64_t now = now_ps(), period = timing_.clock_ps(), link_free = now + delay.value();
+    wait_until_ps(std::max<uint64_t>(now, link_free / period * period));
+    return link_free;
 }
 
 // A posted write issued `delay` from now without waiting for it (loosely timed): the bus adds its link time
@@ -111,6 +126,7 @@ void DescWb::wait_for_resources() {
         const uint64_t from = now_ps();
         tr_.stall.set(1);
         sc_core::wait(regs_changed_ | cache_filled_);
+        wait_for_edge(timing_.clock_ps());
         uint64_t& counter = !buffer ? (posted ? stats_.stalled_desc_fetch_ps : stats_.stalled_no_buffer_ps)
                                     : stats_.stalled_cpl_full_ps;
         counter += now_ps() - from;
@@ -151,6 +167,7 @@ void DescWb::prefetch_thread() {
         const uint32_t posted = enabled ? (rx_tail_ + rx_size_ - rx_head_) % rx_size_ : 0;
         if (!posted || cache_count_ >= timing_.desc_prefetch_threshold || cache_count_ == capacity) {
             sc_core::wait(regs_changed_ | cache_consumed_);
+            wait_for_edge(timing_.clock_ps());
             continue;
         }
         const uint32_t from = rx_head_;
@@ -187,6 +204,7 @@ void DescWb::write_batch(size_t count) {
     ++stats_.batches;
     stats_.batch_high_water = std::max<uint64_t>(stats_.batch_high_water, count);
     size_t written = 0;
+    uint64_t link_free = 0;
     while (written < count) {
         const uint32_t first = cpl_tail_;
         const size_t n = std::min<size_t>(count - written, cpl_size_ - first);  // up to the end of the ring
@@ -205,7 +223,7 @@ void DescWb::write_batch(size_t count) {
         uint8_t done = 1;
         for (size_t i = 0; i < n; ++i)
             dma_post(first_addr + i * Completion::kBytes + Completion::kBytes - 1, &done, 1, delay);
-        sc_core::wait(delay);
+        link_free = wait_posted(delay);
         cpl_tail_ = uint32_t((first + n) % cpl_size_);
         written += n;
     }
@@ -218,8 +236,8 @@ void DescWb::write_batch(size_t count) {
     stats_.completions += count;
     ++stats_.interrupts;
     // The MSI is a posted write too, ordered behind the done bytes: it reaches the host when the batch has
-    // become visible, one bus latency from now.
-    msi_due_ps_.push_back(now_ps() + uint64_t(timing_.bus_latency_ns * 1000.0));
+    // become visible, one bus latency after the done bytes left the link.
+    msi_due_ps_.push_back(link_free + uint64_t(timing_.bus_latency_ns * 1000.0));
     msi_pending_.notify(sc_core::SC_ZERO_TIME);
     tr_irq_.pulse();
 }
@@ -231,7 +249,7 @@ void DescWb::completion_thread() {
     for (;;) {
         while (pending_.empty()) sc_core::wait(record_queued_);
         for (;;) {
-            const uint64_t due = pending_.front().queued_ps + timeout_ps;
+            const uint64_t due = timing_.edge_at_or_after(pending_.front().queued_ps + timeout_ps);
             const uint64_t now = now_ps();
             if (pending_.size() >= timing_.wb_batch_max || now >= due) break;
             sc_core::wait(sc_time(double(due - now), SC_PS), record_queued_);

@@ -63,6 +63,7 @@ private:
     void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
     bool dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len);
     void dma_post(uint64_t addr, uint8_t* data, uint32_t len, sc_core::sc_time& delay);
+    uint64_t wait_posted(const sc_core::sc_time& delay);
     void dma_write(uint64_t addr, uint8_t* data, uint32_t len);
     void wait_for_resources();
     bool next_buffer(uint64_t& addr, uint32_t& len);

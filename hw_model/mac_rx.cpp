@@ -141,7 +141,8 @@ void MacRx::receive(RxPacket& pkt, bool have_context) {
     fifo_bytes_ += bytes;
     stats_.fifo_high_water_bytes = std::max(stats_.fifo_high_water_bytes, fifo_bytes_);
     pkt.cpl.timestamp_ps = pkt.wire_end_ps;
-    pkt.ready_ps = pkt.wire_end_ps + uint64_t(timing_.mac_latency_cycles * timing_.clock_ps());
+    // The wire is not on the core clock: the frame is the MAC's from the next edge on.
+    pkt.ready_ps = timing_.edge_at_or_after(pkt.wire_end_ps) + timing_.cycles_ps(timing_.mac_latency_cycles);
     ++stats_.passed;
     out->nb_write(&pkt);
     passed_on_ = true;

@@ -42,6 +42,10 @@ inline void wait_until_ps(uint64_t ps) {
 
 inline uint64_t now_ps() { return sc_core::sc_time_stamp().value(); }
 
+// Device blocks act on core clock edges only (cycle mode, docs/timing.md): a block woken by anything that is
+// not on the core clock (a register write over MMIO, a DMA finishing on the bus) waits for the next edge.
+inline void wait_for_edge(uint64_t clock_ps) { wait_until_ps((now_ps() + clock_ps - 1) / clock_ps * clock_ps); }
+
 class RxPacketPool {
 public:
     RxPacketPool(size_t count, size_t reserve_bytes) {

@@ -252,9 +252,9 @@ void RxPipeline::trace(Tracer& t, const std::string& next_stage) {
 void RxPipeline::parser_stage() {
     for (;;) {
         RxPacket* pkt = in->read();
+        wait_until_ps(pkt->ready_ps);  // the frame stays in the MAC's FIFO until the edge the parser takes it
         tr_parser_.take(pkt->frame);
         if (on_input_taken) on_input_taken(*pkt);
-        wait_until_ps(pkt->ready_ps);
         pkt->parse = parse_frame(pkt->data.data(), pkt->data.size());
         ++stats_.parser_frames;
         if (pkt->parse.kind == L4Kind::Malformed) ++stats_.parser_malformed;

@@ -59,7 +59,7 @@ private:
     void cam_stage();
     void crypto_stage();
     void crypto_retire();
-    uint64_t cycles_ps(uint64_t cycles) const { return uint64_t(cycles * timing_.clock_ps()); }
+    uint64_t cycles_ps(uint64_t cycles) const { return timing_.cycles_ps(cycles); }
 
     const TimingParams& timing_;
     SaCamTable& cam_;

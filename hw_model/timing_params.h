@@ -3,6 +3,7 @@
 // command line (`--set NAME=VALUE`) and from a JSON config file (`--config FILE`, {"timing": {...}}).
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -50,7 +51,12 @@ struct TimingParams {
     uint32_t rx_buffer_bytes = 16384;     // B: size of each posted receive buffer
     uint32_t cpl_ring_entries = 1024;     // records: completion ring
 
-    double clock_ps() const { return 1e6 / core_clock_mhz; }
+    // ps: the core clock period, rounded to a whole picosecond (322 MHz -> 3106 ps) so that every clock edge
+    // lies on the simulator's 1 ps grid: edge k is at k * clock_ps().
+    uint64_t clock_ps() const { return uint64_t(std::llround(1e6 / core_clock_mhz)); }
+    uint64_t cycles_ps(uint64_t cycles) const { return cycles * clock_ps(); }
+    // The first core clock edge at or after `ps`.
+    uint64_t edge_at_or_after(uint64_t ps) const { return (ps + clock_ps() - 1) / clock_ps() * clock_ps(); }
     // Time the wire needs for a frame of `bytes` (without FCS) at line rate, in picoseconds.
     uint64_t wire_time_ps(uint32_t bytes, bool has_fcs) const;
 

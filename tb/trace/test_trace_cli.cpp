@@ -203,6 +203,29 @@ TEST(TraceCli, StagesBusyExactlyWhileTheyHoldAFrame) {
     EXPECT_GT(r.vcd.var("ov2.mac.fifo_bytes").values().size(), 2u);
 }
 
+// Cycle mode: the device's blocks act on core clock edges only (322 MHz: a 3106 ps period). The wire side
+// of the MAC is not on the core clock, nor are the bus and the host; the parser's input queue is the MAC's
+// FIFO, written from the wire side. The check must be able to fail: the wire side changes off the edges.
+TEST(TraceCli, DeviceBlocksChangeOnlyOnCoreClockEdges) {
+    const TracedRun& r = traced_run();
+    const uint64_t period = 3106;
+    size_t checked = 0;
+    for (const std::string& name : r.vcd.order) {
+        const bool device = name.rfind("ov2.parser.", 0) == 0 || name.rfind("ov2.cam.", 0) == 0 ||
+                            name.rfind("ov2.crypto.", 0) == 0 || name.rfind("ov2.desc_wb.", 0) == 0;
+        if (!device || name == "ov2.parser.valid" || name == "ov2.parser.queue") continue;
+        const VcdVar& v = r.vcd.var(name);
+        for (size_t i = 1; i < v.changes.size(); ++i) {  // changes[0] is the initial value
+            EXPECT_EQ(v.changes[i].first % period, 0u) << name << " changes at " << v.changes[i].first << " ps";
+            ++checked;
+        }
+    }
+    EXPECT_GT(checked, 500u);
+    const VcdVar& wire = r.vcd.var("ov2.mac.busy");
+    EXPECT_TRUE(std::any_of(wire.changes.begin() + 1, wire.changes.end(),
+                            [&](const auto& c) { return c.first % period != 0; }));
+}
+
 // Each lane holds one frame at a time: the busy time the VCD shows on all lanes adds up to the lane busy
 // time the pipeline counted (stats.json), which it could not if two frames overlapped on one lane; and
 // each frame the lanes process appears on one lane, once.
