@@ -20,13 +20,15 @@ bool ParserContract::walk_done() const {
     return step_ > f_.walk.offsets.size() || (last_in_ && f_.walk.length_bad);
 }
 
-// Whether the pending step can run this cycle, `beat_now` telling whether a beat of the frame is taken in it.
+// Whether the pending step can run this cycle, `beat_now` telling whether a beat of the frame is taken in it:
+// once its bytes are in, or the whole frame is (unless its length makes it Malformed).
 bool ParserContract::step_runs(bool beat_now) const {
     if (walk_done()) return false;
     const uint64_t beats = beats_ + (beat_now ? 1 : 0);
     const uint64_t available = std::min<uint64_t>(beats * width_, f_.bytes);
-    if (step_ == 0) return available >= kWalkFirstStepBytes || beats == frame_beats();
-    return step_offset() + kWalkStepBytes <= available || last_in_;
+    const bool whole_frame = beats == frame_beats();
+    if (step_ == 0) return available >= kWalkFirstStepBytes || whole_frame;
+    return step_offset() + kWalkStepBytes <= available || (whole_frame && !f_.walk.length_bad);
 }
 
 bool ParserContract::s_ready(bool r_ready) const {

@@ -9,7 +9,7 @@
 // parser_contract.cpp): a beat is taken every cycle the output is not stalled; step 1 decodes Ethernet, the
 // tags and the IPv4/IPv6 header from the first beat as it is taken; each further step decodes one header
 // (IPv6 extension header, ESP/AH/UDP or another protocol) from the last three beats plus the one being
-// taken, once the 16 bytes from its offset are in (or the frame has ended). A beat that would push out
+// taken, once the 16 bytes from its offset are in (or the whole frame is). A beat that would push out
 // bytes the pending step needs waits. The checks that need the frame length (IP datagram beyond the
 // buffer, buffer over 65535 bytes) are settled once the last beat is in, in the model's order; such a frame
 // stops walking then. The record enters a LATENCY - 1 stage output pipeline in the cycle after both the
@@ -141,9 +141,14 @@ module rx_parser #(
     assign take = s_valid && s_ready;
     assign take_first = take && first_beat;
 
-    logic [31:0] avail_now;  // frame bytes in, the beat being taken included
-    assign avail_now = nbw + (take ? 32'(keep_count) : 32'd0);
-    assign walk_step = en && active && !walk_done && (pos + 32'(STEP) <= avail_now || eof);
+    // A walk step runs once its bytes are in, or the whole frame is (the beat being taken included) and
+    // the frame's length does not make it Malformed.
+    logic [31:0] avail_now;
+    logic        last_now, bad_now;
+    assign avail_now = eof ? len : nbw + (take ? 32'(keep_count) : 32'd0);
+    assign last_now = eof || (take && s_last);
+    assign bad_now = avail_now > 32'd65535 || (len_check && ip_end > avail_now);
+    assign walk_step = en && active && !walk_done && (pos + 32'(STEP) <= avail_now || (last_now && !bad_now));
 
     // ---- step 1 on the first beat: Ethernet, tags, ethertype, the IP header at l3 ----
     logic [31:0]     avail1;  // bytes known to exist from the first beat

@@ -133,6 +133,7 @@ public:
     void push(Bytes frame) {
         HeaderWalk walk;
         expected_.push_back(record_of(parse_frame(frame.data(), frame.size(), &walk)));
+        if (corrupt_walk) corrupt_walk(walk);
         contract_.push(frame.size(), walk);
         if (corrupt_reference) corrupt_reference(expected_.back());
         frames_.push_back(std::move(frame));
@@ -143,6 +144,7 @@ public:
     uint64_t walker_holds() const { return walker_holds_; }
     std::map<uint32_t, uint64_t> kinds;  // results per L4Kind, to show what the run covered
     std::function<void(Record&)> corrupt_reference;
+    std::function<void(HeaderWalk&)> corrupt_walk;
 
 private:
     struct Beat {
@@ -442,6 +444,21 @@ TEST(RxParserRtl, MismatchReportNamesCycleSignalAndWritesVcd) {
     EXPECT_EQ(sc.first.signal, "r_spi (frame 1)");
     EXPECT_NE(sc.first.expected, sc.first.actual);
     EXPECT_NE(sc.vcd.find("r_spi"), std::string::npos);
+    EXPECT_NE(sc.vcd.find(rtl::vcd_window_end(sc.first)), std::string::npos);
+}
+
+// The cycle check can fail: a reference walk with more steps than the frame has beats (the RTL's result
+// comes earlier than the reference's).
+TEST(RxParserRtl, ContractMismatchIsReported) {
+    const std::vector<Bytes> frames = vector_frames();
+    const auto sc = rtl::self_check<ParserBench>("RxParserRtl_ContractSelfCheck", 5, [&](ParserBench& b) {
+        b.corrupt_walk = [](HeaderWalk& w) { w.offsets.resize(w.offsets.size() + 64, 14); };
+        b.push(frames.at(0));
+        b.run();
+    });
+    ASSERT_TRUE(sc.first.found);
+    EXPECT_NE(sc.first.signal.find("(contract)"), std::string::npos) << sc.first.str();
+    EXPECT_NE(sc.first.expected, sc.first.actual);
     EXPECT_NE(sc.vcd.find(rtl::vcd_window_end(sc.first)), std::string::npos);
 }
 
