@@ -210,6 +210,7 @@ struct ParseResult {
     uint32_t seq = 0;                   // sequence number low 32 bits
     IpAddr src;
     IpAddr dst;
+    uint16_t header_steps = 0;          // parser walk steps (docs/timing.md, parser): the L2/L3 step + one a header after it
 };
 
 // ---- device view of an SA: one CAM entry (programmed through SA_DATA registers, see RegisterMap) ---------

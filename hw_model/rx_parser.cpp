@@ -68,6 +68,37 @@ const char* buffer_problem(const uint8_t* buf, size_t len) {
     return nullptr;
 }
 
+// The walk being logged: where its offsets go, and whether it is the walk of a datagram (or buffer) longer
+// than the frame, which stops where the frame no longer holds a step's bytes (HeaderWalk::length_bad).
+struct Walk {
+    HeaderWalk* log = nullptr;
+    size_t frame_len = 0;
+    bool beyond_frame = false;
+};
+
+// One header step at `pos` (docs/timing.md, parser contract). False when a walk beyond the frame reaches
+// bytes the frame does not hold: it stops there.
+bool step(Walk* w, ParseResult& r, size_t pos) {
+    if (w && w->beyond_frame && pos + kWalkStepBytes > w->frame_len) return false;
+    ++r.header_steps;
+    if (w && w->log) w->log->offsets.push_back(uint32_t(pos));
+    return true;
+}
+
+// The result of a frame whose buffer or IP datagram is longer than the frame does not depend on the walk,
+// but the hardware walks the headers while the frame streams in: `rest` continues the walk on a scratch
+// result, for the log and the step count only.
+template <typename Rest>
+void walk_beyond_frame(Walk* w, ParseResult& r, const Rest& rest) {
+    if (w == nullptr || w->log == nullptr) return;
+    w->log->length_bad = true;
+    ParseResult scratch = r;
+    Walk beyond = *w;
+    beyond.beyond_frame = true;
+    rest(scratch, &beyond);
+    r.header_steps = scratch.header_steps;
+}
+
 // The part of an IP datagram after a header, and the byte that names what comes next.
 struct Payload {
     size_t begin;
@@ -156,7 +187,8 @@ void classify_udp(const uint8_t* buf, const Payload& p, ParseResult& r) {
     r.kind = L4Kind::UdpEsp;
 }
 
-void classify_l4(const uint8_t* buf, const Payload& p, ParseResult& r) {
+void classify_l4(const uint8_t* buf, const Payload& p, ParseResult& r, Walk* w) {
+    if (!step(w, r, p.begin)) return;
     switch (p.proto) {
         case kIpProtoEsp: return classify_esp(buf, p, r);
         case kIpProtoAh: return classify_ah(buf, p, r);
@@ -165,14 +197,10 @@ void classify_l4(const uint8_t* buf, const Payload& p, ParseResult& r) {
     }
 }
 
-void parse_ipv4(const uint8_t* buf, size_t len, size_t off, ParseResult& r) {
-    if (!fits(off, kIpv4MinHeaderBytes, len)) return fail(r, "truncated IPv4 header");
+// The IPv4 datagram at off, its header checked.
+void ipv4_datagram(const uint8_t* buf, size_t off, size_t header_bytes, size_t total_length, ParseResult& r,
+                   Walk* w) {
     const uint8_t* ip = buf + off;
-    const size_t header_bytes = size_t{ip[0] & 0x0Fu} * 4;
-    const size_t total_length = load16(ip + 2);
-    if (header_bytes < kIpv4MinHeaderBytes) return fail(r, "IPv4 IHL below 5");
-    if (total_length < header_bytes) return fail(r, "IPv4 total length shorter than its header");
-    if (!fits(off, total_length, len)) return fail(r, "IPv4 total length beyond the buffer");
     r.l3_length = static_cast<uint32_t>(total_length);
     r.ipv4_options = header_bytes > kIpv4MinHeaderBytes;
     r.src = IpAddr::v4(ip + 12);
@@ -184,7 +212,21 @@ void parse_ipv4(const uint8_t* buf, size_t len, size_t off, ParseResult& r) {
         note_fragment_protocol(ip[9], off + 9, r);
         return;
     }
-    classify_l4(buf, Payload{off + header_bytes, off + total_length, ip[9], off + 9}, r);
+    classify_l4(buf, Payload{off + header_bytes, off + total_length, ip[9], off + 9}, r, w);
+}
+
+void parse_ipv4(const uint8_t* buf, size_t len, size_t off, ParseResult& r, Walk* w) {
+    if (!fits(off, kIpv4MinHeaderBytes, len)) return fail(r, "truncated IPv4 header");
+    const uint8_t* ip = buf + off;
+    const size_t header_bytes = size_t{ip[0] & 0x0Fu} * 4;
+    const size_t total_length = load16(ip + 2);
+    if (header_bytes < kIpv4MinHeaderBytes) return fail(r, "IPv4 IHL below 5");
+    if (total_length < header_bytes) return fail(r, "IPv4 total length shorter than its header");
+    if (!fits(off, total_length, len)) {
+        walk_beyond_frame(w, r, [&](ParseResult& s, Walk* b) { ipv4_datagram(buf, off, header_bytes, total_length, s, b); });
+        return fail(r, "IPv4 total length beyond the buffer");
+    }
+    ipv4_datagram(buf, off, header_bytes, total_length, r, w);
 }
 
 // Hop-by-hop, routing, destination options: (HdrExtLen + 1) * 8 bytes. False when the walk stops.
@@ -223,44 +265,52 @@ bool skip_fragment_header(const uint8_t* buf, Payload& p, ParseResult& r) {
     return true;
 }
 
+bool is_ipv6_extension(uint8_t proto) {
+    return proto == kIpv6HopByHop || proto == kIpv6Routing || proto == kIpv6DestinationOptions ||
+           proto == kIpv6Fragment;
+}
+
 // Each step advances by at least 8 bytes inside a bounded payload, so the walk ends.
-void walk_ipv6_headers(const uint8_t* buf, Payload p, ParseResult& r) {
+void walk_ipv6_headers(const uint8_t* buf, Payload p, ParseResult& r, Walk* w) {
     const size_t first_header = p.begin;
     for (;;) {
-        bool walk_on = false;
-        switch (p.proto) {
-            case kIpv6HopByHop:
-                if (p.begin != first_header) {  // RFC 8200 4.1: only right after the IPv6 header
-                    r.kind = L4Kind::NotIpsec;
-                    return;
-                }
-                walk_on = skip_options_header(buf, p, r);
-                break;
-            case kIpv6Routing:
-            case kIpv6DestinationOptions: walk_on = skip_options_header(buf, p, r); break;
-            case kIpv6Fragment: walk_on = skip_fragment_header(buf, p, r); break;
-            default: return classify_l4(buf, p, r);
+        if (!is_ipv6_extension(p.proto)) return classify_l4(buf, p, r, w);
+        if (!step(w, r, p.begin)) return;
+        if (p.proto == kIpv6HopByHop && p.begin != first_header) {  // RFC 8200 4.1: only right after the IPv6 header
+            r.kind = L4Kind::NotIpsec;
+            return;
         }
+        const bool walk_on =
+            p.proto == kIpv6Fragment ? skip_fragment_header(buf, p, r) : skip_options_header(buf, p, r);
         if (!walk_on) return;
         r.ipv6_extension_headers = true;
     }
 }
 
-void parse_ipv6(const uint8_t* buf, size_t len, size_t off, ParseResult& r) {
-    if (!fits(off, kIpv6HeaderBytes, len)) return fail(r, "truncated IPv6 header");
+// The IPv6 datagram at off, its header checked.
+void ipv6_datagram(const uint8_t* buf, size_t off, size_t total_length, ParseResult& r, Walk* w) {
     const uint8_t* ip = buf + off;
-    const size_t payload_length = load16(ip + 4);
-    if (payload_length == 0) return fail(r, "IPv6 payload length 0 (jumbogram) not supported");
-    const size_t total_length = kIpv6HeaderBytes + payload_length;
-    if (!fits(off, total_length, len)) return fail(r, "IPv6 payload length beyond the buffer");
     r.l3_length = static_cast<uint32_t>(total_length);
     r.src = IpAddr::v6(ip + 8);
     r.dst = IpAddr::v6(ip + 24);
-    walk_ipv6_headers(buf, Payload{off + kIpv6HeaderBytes, off + total_length, ip[6], off + 6}, r);
+    walk_ipv6_headers(buf, Payload{off + kIpv6HeaderBytes, off + total_length, ip[6], off + 6}, r, w);
+}
+
+void parse_ipv6(const uint8_t* buf, size_t len, size_t off, ParseResult& r, Walk* w) {
+    if (!fits(off, kIpv6HeaderBytes, len)) return fail(r, "truncated IPv6 header");
+    const size_t payload_length = load16(buf + off + 4);
+    if (payload_length == 0) return fail(r, "IPv6 payload length 0 (jumbogram) not supported");
+    const size_t total_length = kIpv6HeaderBytes + payload_length;
+    if (!fits(off, total_length, len)) {
+        walk_beyond_frame(w, r, [&](ParseResult& s, Walk* b) { ipv6_datagram(buf, off, total_length, s, b); });
+        return fail(r, "IPv6 payload length beyond the buffer");
+    }
+    ipv6_datagram(buf, off, total_length, r, w);
 }
 
 // expected_version: what the ethertype announced, 0 when the caller does not know.
-void parse_ip_into(const uint8_t* buf, size_t len, size_t offset, uint8_t expected_version, ParseResult& r) {
+void parse_ip_into(const uint8_t* buf, size_t len, size_t offset, uint8_t expected_version, ParseResult& r,
+                   Walk* w) {
     if (offset >= len) return fail(r, "no IP header in the buffer");
     const uint8_t version = buf[offset] >> 4;
     r.l3_offset = static_cast<uint16_t>(offset);  // offset < len <= 65535
@@ -269,9 +319,9 @@ void parse_ip_into(const uint8_t* buf, size_t len, size_t offset, uint8_t expect
     if (version != 4 && version != 6) return fail(r, "IP version neither 4 nor 6");
     r.ip_version = version;
     if (version == 4)
-        parse_ipv4(buf, len, offset, r);
+        parse_ipv4(buf, len, offset, r, w);
     else
-        parse_ipv6(buf, len, offset, r);
+        parse_ipv6(buf, len, offset, r, w);
 }
 
 bool is_vlan_tpid(uint16_t ethertype) { return ethertype == kTpidCustomerTag || ethertype == kTpidServiceTag; }
@@ -282,14 +332,10 @@ uint8_t ip_version_of(uint16_t ethertype) {
     return 0;
 }
 
-}  // namespace
-
-ParseResult parse_frame(const uint8_t* frame, size_t len) {
+// parse_frame after the buffer checks. Step 1 covers everything up to the IP header's own checks.
+ParseResult parse_ethernet(const uint8_t* frame, size_t len, Walk* w) {
     ParseResult r;
-    if (const char* why = buffer_problem(frame, len)) {
-        fail(r, why);
-        return r;
-    }
+    r.header_steps = 1;
     if (len < kEthernetHeaderBytes) {
         fail(r, "frame shorter than the Ethernet header");
         return r;
@@ -306,16 +352,36 @@ ParseResult parse_frame(const uint8_t* frame, size_t len) {
         ++r.vlan_tags;
     }
     const uint8_t version = ip_version_of(ethertype);
-    if (version != 0) parse_ip_into(frame, len, ethertype_pos + 2, version, r);
+    if (version != 0) parse_ip_into(frame, len, ethertype_pos + 2, version, r, w);
     return r;  // a third tag or any other ethertype: NotIp
+}
+
+}  // namespace
+
+ParseResult parse_frame(const uint8_t* frame, size_t len, HeaderWalk* walk) {
+    if (walk != nullptr) {
+        walk->offsets.clear();  // keeps its capacity: no allocation per frame
+        walk->length_bad = false;
+    }
+    Walk w{walk, len, false};
+    if (const char* why = buffer_problem(frame, len)) {
+        ParseResult r;
+        r.header_steps = 1;
+        if (frame != nullptr)  // too long: the hardware walks the headers all the same
+            walk_beyond_frame(&w, r, [&](ParseResult& s, Walk* b) { s = parse_ethernet(frame, len, b); });
+        fail(r, why);
+        return r;
+    }
+    return parse_ethernet(frame, len, &w);
 }
 
 ParseResult parse_ip(const uint8_t* buf, size_t len, size_t offset) {
     ParseResult r;
+    r.header_steps = 1;
     if (const char* why = buffer_problem(buf, len))
         fail(r, why);
     else
-        parse_ip_into(buf, len, offset, 0, r);
+        parse_ip_into(buf, len, offset, 0, r, nullptr);
     return r;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "parser_contract.h"
 #include "rx_parser.h"
 
 namespace ov2 {
@@ -255,13 +256,14 @@ void RxPipeline::parser_stage() {
         wait_until_ps(pkt->ready_ps);  // the frame stays in the MAC's FIFO until the edge the parser takes it
         tr_parser_.take(pkt->frame);
         if (on_input_taken) on_input_taken(*pkt);
-        pkt->parse = parse_frame(pkt->data.data(), pkt->data.size());
+        pkt->parse = parse_frame(pkt->data.data(), pkt->data.size(), &walk_);
         ++stats_.parser_frames;
         if (pkt->parse.kind == L4Kind::Malformed) ++stats_.parser_malformed;
-        // The frame streams through at the datapath width; the key is ready after the parser latency.
-        const uint64_t beats = (pkt->data.size() + timing_.datapath_bytes - 1) / timing_.datapath_bytes;
-        pkt->ready_ps = now_ps() + cycles_ps(timing_.parser_latency_cycles);
-        sc_core::wait(sc_core::sc_time(double(cycles_ps(std::max<uint64_t>(beats, 1))), sc_core::SC_PS));
+        // The parser's cycle contract (docs/timing.md), the RTL's too: busy until the next frame's first
+        // beat can be taken, the key valid `result` cycles after this frame's first beat.
+        const ParserTiming pt = parser_timing(walk_, pkt->data.size(), timing_);
+        pkt->ready_ps = now_ps() + cycles_ps(pt.result);
+        sc_core::wait(sc_core::sc_time(double(cycles_ps(pt.busy)), sc_core::SC_PS));
         if (tr_parser_.on() && parsed_.num_free() == 0) tr_parser_.stall.set(1);
         parsed_.write(pkt);
         tr_parser_.done();

@@ -13,6 +13,7 @@
 
 #include "crypto_engine.h"
 #include "rx_packet.h"
+#include "rx_parser.h"
 #include "sa_cam.h"
 #include "timing_params.h"
 #include "trace.h"
@@ -72,6 +73,7 @@ private:
     sc_core::sc_event reorder_added_, retired_;
     uint64_t crypto_busy_ps_ = 0;
     RxPathStats stats_;
+    HeaderWalk walk_;  // the parser's, reused frame after frame
     StageTrace tr_parser_, tr_cam_, tr_crypto_;
     QueueTrace tr_out_;
     TraceSignal tr_lookup_, tr_hit_, tr_entry_, tr_reorder_;

@@ -26,7 +26,7 @@ const ParamRef kParams[] = {
     {"fcs_bytes", nullptr, &TimingParams::fcs_bytes, 0, 16, "B"},
     {"datapath_bytes", nullptr, &TimingParams::datapath_bytes, 1, 4096, "B/cycle"},
     {"mac_latency_cycles", nullptr, &TimingParams::mac_latency_cycles, 0, 100000, "cycles"},
-    {"parser_latency_cycles", nullptr, &TimingParams::parser_latency_cycles, 0, 100000, "cycles"},
+    {"parser_latency_cycles", nullptr, &TimingParams::parser_latency_cycles, 2, 1024, "cycles"},
     {"cam_latency_cycles", nullptr, &TimingParams::cam_latency_cycles, 0, 100000, "cycles"},
     {"crypto_gcm_latency_cycles", nullptr, &TimingParams::crypto_gcm_latency_cycles, 0, 100000, "cycles"},
     {"crypto_gcm192_latency_cycles", nullptr, &TimingParams::crypto_gcm192_latency_cycles, 0, 100000, "cycles"},

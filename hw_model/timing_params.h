@@ -19,7 +19,7 @@ struct TimingParams {
     uint32_t datapath_bytes = 64;         // B/cycle: width of the streaming datapath between blocks
     // ---- blocks ----
     uint32_t mac_latency_cycles = 2;      // cycles: last byte in to frame available to the parser
-    uint32_t parser_latency_cycles = 4;   // cycles: header bytes seen to lookup key ready
+    uint32_t parser_latency_cycles = 2;   // cycles: last beat taken and header walk done to lookup key valid
     uint32_t cam_latency_cycles = 3;      // cycles: lookup key in to CAM hit/miss out (one lookup a cycle)
     uint32_t crypto_gcm_latency_cycles = 18;  // cycles: AES-GCM/GMAC pipeline depth, 128-bit key (10 rounds + GHASH + tag)
     uint32_t crypto_gcm192_latency_cycles = 22; // cycles: the same with a 192-bit key (12 rounds)

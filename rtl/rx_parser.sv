@@ -5,16 +5,21 @@
 //
 // The frame arrives as a valid/ready stream, W bytes a beat: byte i of a beat is s_data[8*i +: 8], s_keep
 // is all ones except on the s_last beat, where it is contiguous from byte 0 (any count, 0 included).
-// A walker reads one header a cycle from a two-beat window. It asks for the next beat only when the header
-// it is on needs bytes beyond the window, so the stream never runs ahead of it; once the frame is
-// classified the rest of the frame is drained at one beat a cycle. The checks that depend on the frame
-// length (IPv4 total length / IPv6 payload length beyond the buffer, buffer longer than 65535 bytes) are
-// settled when s_last arrives, in the model's order. The result record is valid the cycle after the
-// last beat was taken and the walk ended, and holds until taken; the next frame is not taken before.
+// Timing is the parser contract of docs/timing.md (the reference is ParserContract, hw_model/
+// parser_contract.cpp): a beat is taken every cycle the output is not stalled; step 1 decodes Ethernet, the
+// tags and the IPv4/IPv6 header from the first beat as it is taken; each further step decodes one header
+// (IPv6 extension header, ESP/AH/UDP or another protocol) from the last three beats plus the one being
+// taken, once the 16 bytes from its offset are in (or the whole frame is). A beat that would push out
+// bytes the pending step needs waits. The checks that need the frame length (IP datagram beyond the
+// buffer, buffer over 65535 bytes) are settled once the last beat is in, in the model's order; such a frame
+// stops walking then. The record enters a LATENCY - 1 stage output pipeline in the cycle after both the
+// last beat and the last step; the next frame's first beat can be taken in that same cycle. While the
+// result waits (r_valid && !r_ready) the whole parser holds.
 //
 // Conventions (docs/rtl.md): rising edge of `clk`, `rst` synchronous active high.
 module rx_parser #(
-    parameter int W = 64  // datapath bytes a beat (TimingParams::datapath_bytes), a power of two, >= 64
+    parameter int W = 64,       // datapath bytes a beat (TimingParams::datapath_bytes), a power of two, >= 64
+    parameter int LATENCY = 2   // last beat / last step to r_valid (TimingParams::parser_latency_cycles), >= 2
 ) (
     input  logic           clk,
     input  logic           rst,
@@ -46,9 +51,13 @@ module rx_parser #(
     output logic [127:0]   r_dst
 );
     localparam int WB = $clog2(W);
-    localparam int HDR = 40;  // the most bytes one step reads (the IPv6 header)
+    localparam int HDR = 40;    // the most bytes one step decodes (the IPv6 header)
+    localparam int KEPT = 3;    // beats kept for the walk (2 + 64 / W)
+    localparam int STEP = 16;   // bytes from its offset a walk step needs (kWalkStepBytes)
+    localparam int REC = 445;   // bits of the result record
+    localparam int STAGES = LATENCY - 1;
 
-    typedef enum logic [2:0] { S_ETH, S_VLAN, S_IP, S_V4, S_V6, S_WALK, S_DONE } state_t;
+    typedef enum logic { S_WALK, S_DONE } state_t;
     localparam logic [2:0] K_NOTIP = 3'd0, K_NOTIPSEC = 3'd1, K_ESP = 3'd2, K_AH = 3'd3, K_UDPESP = 3'd4,
                            K_UDPNONESP = 3'd5, K_MALFORMED = 3'd6;
     localparam logic [4:0] E_TOO_LONG = 5'd1, E_ETH = 5'd2, E_VLAN = 5'd3, E_NO_IP = 5'd4, E_VERSION = 5'd5,
@@ -58,21 +67,21 @@ module rx_parser #(
                            E_FRAG_TRUNC = 5'd16, E_ESP_TRUNC = 5'd17, E_AH_TRUNC = 5'd18,
                            E_UDP_TRUNC = 5'd19, E_UDP_SHORT = 5'd20, E_UDP_BEYOND = 5'd21;
 
-    // ---- stream side: two-beat window, beats taken, frame length ----
-    logic [16*W-1:0] win;     // byte j at [8*j +: 8]; bytes [(nb-2)*W, nb*W) of the frame
-    logic [31:0]     nb;      // beats taken
-    logic            eof;     // the s_last beat was taken
-    logic [31:0]     len;     // frame bytes, valid once eof
+    // ---- stream side: the frame in progress, its last KEPT beats, its length ----
+    logic               active;  // first beat taken, record not yet in the output pipeline
+    logic [8*KEPT*W-1:0] win;    // byte j at [8*j +: 8]; bytes [(nb-KEPT)*W, nb*W) of the frame
+    logic [31:0]        nb;      // beats taken
+    logic               eof;     // the s_last beat was taken
+    logic [31:0]        len;     // frame bytes, valid once eof
 
     // ---- walker ----
     state_t      st;
-    logic [31:0] pos;         // frame offset of the header being looked at
+    logic [31:0] pos;         // frame offset of the header the pending step decodes
     logic [31:0] pend;        // end of the IP datagram (p.end in the model)
     logic [31:0] first_hdr;   // first byte after the IPv6 header (hop-by-hop only there)
     logic [7:0]  proto;       // what the current header is (p.proto)
     logic [31:0] proto_byte;  // where that was named (p.proto_byte)
     logic        is_v6;
-    logic [3:0]  expect_ver;
     logic        len_check;   // the IP datagram must fit the frame: settled at eof
     logic [4:0]  len_error;
     logic [31:0] ip_end;
@@ -89,37 +98,9 @@ module rx_parser #(
     logic [31:0]  spi, seq;
     logic [127:0] src, dst;
 
-    // Bytes needed in the window before the current step can run (fewer at the end of the frame).
-    logic [31:0] need;
-    always_comb begin
-        case (st)
-            S_ETH: need = 32'd14;
-            S_VLAN: need = 32'd2;
-            S_IP: need = 32'd1;
-            S_V4: need = 32'd20;
-            S_V6: need = 32'd40;
-            default: need = 32'd16;
-        endcase
-    end
-
-    logic [31:0] nbw;   // bytes taken so far (whole beats)
-    logic [31:0] avail; // bytes known to exist: the frame length once eof, else what was taken
-    assign nbw = nb << WB;
-    assign avail = eof ? len : nbw;
-
-    logic have_bytes, step, want_beat;
-    assign have_bytes = pos + need <= nbw;
-    assign step = st != S_DONE && (have_bytes || eof) && !r_valid;
-    assign want_beat = !eof && !r_valid && (st == S_DONE || !have_bytes);
-    assign s_ready = want_beat && !rst;
-
-    // The step's header: HDR bytes of the window from `pos` (window byte pos - (nb-2)*W).
-    logic [31:0]      woff;
-    logic [16*W-1:0]  shifted;
-    logic [8*HDR-1:0] h;
-    assign woff = pos + 32'(2 * W) - nbw;
-    assign shifted = win >> {woff[WB:0], 3'b000};
-    assign h = shifted[8*HDR-1:0];
+    // ---- output pipeline ----
+    logic [STAGES-1:0] pv;
+    logic [REC-1:0]    prec [STAGES];
 
     function automatic logic [7:0] b8(input logic [8*HDR-1:0] hv, input int i);
         return hv[8*i +: 8];
@@ -134,24 +115,89 @@ module rx_parser #(
     function automatic logic fits(input logic [31:0] p, input logic [31:0] n, input logic [31:0] e);
         return p <= e && n <= e - p;
     endfunction
+    function automatic logic tpid(input logic [15:0] et);
+        return et == 16'h8100 || et == 16'h88A8;
+    endfunction
 
-    // Bytes in the last beat (s_keep is contiguous from byte 0).
+    // Bytes in the beat (s_keep is contiguous from byte 0).
     logic [WB:0] keep_count;
     always_comb begin
         keep_count = '0;
         for (int i = 0; i < W; i++) keep_count = keep_count + {{WB{1'b0}}, s_keep[i]};
     end
 
+    // ---- handshakes ----
+    logic [31:0] nbw;  // bytes of the beats taken (whole beats)
+    logic too_long, beyond, walk_done, complete, first_beat, en, take, take_first, walk_step;
+    assign nbw = nb << WB;
+    assign too_long = len > 32'd65535;
+    assign beyond = len_check && ip_end > len;
+    assign walk_done = st == S_DONE || (eof && (too_long || beyond));
+    assign complete = active && eof && walk_done;
+    assign first_beat = !active || complete;
+    assign en = !(r_valid && r_ready == 1'b0);
+    // A beat past the first KEPT waits while the pending step still needs the beat it would push out.
+    assign s_ready = !rst && en && (first_beat || (!eof && (walk_done || nb < 32'd2 || pos >= nbw - 32'(2 * W))));
+    assign take = s_valid && s_ready;
+    assign take_first = take && first_beat;
+
+    // A walk step runs once its bytes are in, or the whole frame is (the beat being taken included) and
+    // the frame's length does not make it Malformed.
+    logic [31:0] avail_now;
+    logic        last_now, bad_now;
+    assign avail_now = eof ? len : nbw + (take ? 32'(keep_count) : 32'd0);
+    assign last_now = eof || (take && s_last);
+    assign bad_now = avail_now > 32'd65535 || (len_check && ip_end > avail_now);
+    assign walk_step = en && active && !walk_done && (pos + 32'(STEP) <= avail_now || (last_now && !bad_now));
+
+    // ---- step 1 on the first beat: Ethernet, tags, ethertype, the IP header at l3 ----
+    logic [31:0]     avail1;  // bytes known to exist from the first beat
+    logic [8*HDR-1:0] h0;
+    logic [15:0]     et1;
+    logic [1:0]      tags1;
+    logic            vlan_cut;
+    logic [3:0]      ver1;
+    logic [31:0]     l3;
+    assign avail1 = s_last ? 32'(keep_count) : 32'(W);
+    assign h0 = s_data[8*HDR-1:0];
+    always_comb begin
+        tags1 = 2'd0;
+        vlan_cut = 1'b0;
+        et1 = b16(h0, 12);
+        if (tpid(et1)) begin
+            if (avail1 < 32'd18) vlan_cut = 1'b1;
+            else begin
+                tags1 = 2'd1;
+                et1 = b16(h0, 16);
+                if (tpid(et1)) begin
+                    if (avail1 < 32'd22) vlan_cut = 1'b1;
+                    else begin
+                        tags1 = 2'd2;
+                        et1 = b16(h0, 20);
+                    end
+                end
+            end
+        end
+        ver1 = et1 == 16'h0800 ? 4'd4 : et1 == 16'h86DD ? 4'd6 : 4'd0;
+        l3 = 32'd14 + {28'd0, tags1, 2'b00};
+    end
+
+    // The header the step decodes: at l3 of the first beat, or at pos of the kept beats and the bus.
+    logic [8*(KEPT+1)*W-1:0] view;
+    logic [31:0]             woff;
+    logic [8*HDR-1:0]        h;
+    logic [8*W-1:0]          h1_all;
+    logic [8*(KEPT+1)*W-1:0] hw_all;
+    assign view = {s_data, win};
+    assign woff = pos + 32'(KEPT * W) - nbw;
+    assign h1_all = s_data >> {l3, 3'b000};
+    assign hw_all = view >> {woff, 3'b000};
+    assign h = take_first ? h1_all[8*HDR-1:0] : hw_all[8*HDR-1:0];
+
     // Decoded fields of the step's header, named after the model's variables.
     logic [7:0]  ihl_bytes, ah_len_bytes;
     logic [15:0] v4_total, v4_fragf, v6_plen, frag_oaf, udp_len;
     logic [31:0] ext_bytes, udp_end_raw, udp_data, udp_n;
-    // Tags skipped before the ethertype at `pos` (counted once that ethertype is known to be in the
-    // frame, as the model increments vlan_tags only after the read).
-    logic [31:0] tag_bytes;
-    logic [1:0]  tags_read;
-    assign tag_bytes = pos - 32'd12;
-    assign tags_read = tag_bytes[3:2];
     assign ihl_bytes = {2'b00, h[3:0], 2'b00};
     assign v4_total = b16(h, 2);
     assign v4_fragf = b16(h, 6);
@@ -164,20 +210,50 @@ module rx_parser #(
     assign udp_data = pos + 32'd8;
     assign udp_n = (udp_end_raw > pend ? pend : udp_end_raw) - udp_data;
 
+    // ---- the record, with the length checks settled in the model's order: a buffer over 65535 bytes
+    // first, then the IP datagram beyond the frame, then whatever the walk found. For Malformed only kind,
+    // error, vlan_tags, ip_version and l3_offset mean anything (docs/rx_parser.md); the rest reads as zero.
+    logic malformed;
+    logic [REC-1:0] rec;
+    assign malformed = too_long || beyond || kind == K_MALFORMED;
+    assign rec = {malformed ? K_MALFORMED : kind,
+                  too_long ? E_TOO_LONG : beyond ? len_error : malformed ? err : 5'd0,
+                  malformed ? 3'd0 : syn,
+                  too_long ? 2'd0 : vlan,
+                  too_long ? 4'd0 : ipver,
+                  !malformed && v4opt, !malformed && v6ext, !malformed && frag,
+                  too_long ? 16'd0 : l3_off[15:0],
+                  malformed ? 32'd0 : l3_len,
+                  malformed ? 16'd0 : udp_off[15:0],
+                  malformed ? 16'd0 : ipsec_off[15:0],
+                  malformed ? 8'd0 : iproto,
+                  malformed ? 16'd0 : nho[15:0],
+                  malformed ? 32'd0 : spi,
+                  malformed ? 32'd0 : seq,
+                  !malformed && addr_set,
+                  malformed ? 128'd0 : src,
+                  malformed ? 128'd0 : dst};
+    assign r_valid = pv[STAGES-1];
+    assign {r_kind, r_error, r_syntax_error, r_vlan_tags, r_ip_version, r_ipv4_options, r_ipv6_ext, r_fragment,
+            r_l3_offset, r_l3_length, r_udp_offset, r_ipsec_offset, r_ipsec_proto, r_next_header_offset, r_spi,
+            r_seq, r_addr_set, r_src, r_dst} = prec[STAGES-1];
+
     always_ff @(posedge clk) begin
-        if (rst || (r_valid && r_ready)) begin
+        if (rst) begin
+            pv <= '0;
+            for (int i = 0; i < STAGES; i++) prec[i] <= '0;
+            active <= 1'b0;
             win <= '0;
             nb <= '0;
             eof <= 1'b0;
             len <= '0;
-            st <= S_ETH;
+            st <= S_DONE;
             pos <= '0;
             pend <= '0;
             first_hdr <= '0;
             proto <= '0;
             proto_byte <= '0;
             is_v6 <= 1'b0;
-            expect_ver <= '0;
             len_check <= 1'b0;
             len_error <= '0;
             ip_end <= '0;
@@ -200,72 +276,78 @@ module rx_parser #(
             seq <= '0;
             src <= '0;
             dst <= '0;
-            r_valid <= 1'b0;
-        end else begin
-            // Stream side.
-            if (s_valid && s_ready) begin
-                win <= {s_data, win[16*W-1:8*W]};
-                nb <= nb + 32'd1;
-                if (s_last) begin
-                    eof <= 1'b1;
-                    len <= nbw + 32'(keep_count);
-                end
+        end else if (en) begin
+            // The output pipeline: the record of a complete frame enters it.
+            pv[0] <= complete;
+            prec[0] <= rec;
+            for (int i = 1; i < STAGES; i++) begin
+                pv[i] <= pv[i-1];
+                prec[i] <= prec[i-1];
             end
-            // The result once the frame is in and the walk has ended.
-            if (st == S_DONE && eof && !r_valid) r_valid <= 1'b1;
-            // Walker: one header a cycle.
-            if (step) begin
-                case (st)
-                    S_ETH: begin
-                        if (!fits(32'd0, 32'd14, avail)) begin
-                            kind <= K_MALFORMED;
-                            err <= E_ETH;
-                            st <= S_DONE;
-                        end else begin
-                            // Continue with the ethertype at 12 (a tag moves it on by 4).
-                            pos <= 32'd12;
-                            st <= S_VLAN;
-                            vlan <= 2'd0;
-                        end
-                    end
-                    S_VLAN: begin  // pos: the ethertype (or TPID) position
-                        if (!fits(pos, 32'd2, avail)) begin
-                            kind <= K_MALFORMED;
-                            err <= E_VLAN;
-                            st <= S_DONE;
-                        end else if ((b16(h, 0) == 16'h8100 || b16(h, 0) == 16'h88A8) && tags_read != 2'd2) begin
-                            vlan <= tags_read;
-                            pos <= pos + 32'd4;
-                        end else if (b16(h, 0) == 16'h0800 || b16(h, 0) == 16'h86DD) begin
-                            vlan <= tags_read;
-                            expect_ver <= b16(h, 0) == 16'h0800 ? 4'd4 : 4'd6;
-                            pos <= pos + 32'd2;
-                            st <= S_IP;
-                        end else begin
-                            vlan <= tags_read;
-                            kind <= K_NOTIP;  // other ethertype, or a third tag
-                            st <= S_DONE;
-                        end
-                    end
-                    S_IP: begin
-                        if (pos >= avail) begin
-                            kind <= K_MALFORMED;
-                            err <= E_NO_IP;
-                            st <= S_DONE;
-                        end else begin
-                            l3_off <= pos;
-                            if (h[7:4] != expect_ver) begin
-                                kind <= K_MALFORMED;
-                                err <= E_VERSION;
-                                st <= S_DONE;
-                            end else begin
-                                ipver <= expect_ver;
-                                st <= expect_ver == 4'd4 ? S_V4 : S_V6;
-                            end
-                        end
-                    end
-                    S_V4: begin
-                        if (!fits(pos, 32'd20, avail)) begin
+            if (complete) active <= 1'b0;
+            // Stream side.
+            if (take) begin
+                win <= {s_data, win[8*KEPT*W-1:8*W]};
+                nb <= take_first ? 32'd1 : nb + 32'd1;
+                eof <= s_last;
+                if (s_last) len <= (take_first ? 32'd0 : nbw) + 32'(keep_count);
+            end
+            if (take_first) begin
+                // Step 1 starts the frame: every walker and result register gets its value.
+                active <= 1'b1;
+                st <= S_DONE;
+                pos <= '0;
+                pend <= '0;
+                first_hdr <= '0;
+                proto <= '0;
+                proto_byte <= '0;
+                is_v6 <= 1'b0;
+                len_check <= 1'b0;
+                len_error <= '0;
+                ip_end <= '0;
+                kind <= K_NOTIP;
+                err <= '0;
+                syn <= '0;
+                vlan <= '0;
+                ipver <= '0;
+                v4opt <= 1'b0;
+                v6ext <= 1'b0;
+                frag <= 1'b0;
+                addr_set <= 1'b0;
+                l3_off <= '0;
+                l3_len <= '0;
+                udp_off <= '0;
+                ipsec_off <= '0;
+                nho <= '0;
+                iproto <= '0;
+                spi <= '0;
+                seq <= '0;
+                src <= '0;
+                dst <= '0;
+                if (avail1 < 32'd14) begin
+                    kind <= K_MALFORMED;
+                    err <= E_ETH;
+                end else if (vlan_cut) begin
+                    kind <= K_MALFORMED;
+                    err <= E_VLAN;
+                    vlan <= tags1;
+                end else if (ver1 == 4'd0) begin
+                    vlan <= tags1;  // other ethertype, or a third tag: NotIp
+                end else if (l3 >= avail1) begin
+                    vlan <= tags1;
+                    kind <= K_MALFORMED;
+                    err <= E_NO_IP;
+                end else if (h[7:4] != ver1) begin
+                    vlan <= tags1;
+                    l3_off <= l3;
+                    kind <= K_MALFORMED;
+                    err <= E_VERSION;
+                end else begin
+                    vlan <= tags1;
+                    l3_off <= l3;
+                    ipver <= ver1;
+                    if (ver1 == 4'd4) begin
+                        if (!fits(l3, 32'd20, avail1)) begin
                             kind <= K_MALFORMED;
                             err <= E_V4_TRUNC;
                             st <= S_DONE;
@@ -280,7 +362,7 @@ module rx_parser #(
                         end else begin
                             len_check <= 1'b1;
                             len_error <= E_V4_TOTAL_BEYOND;
-                            ip_end <= pos + 32'(v4_total);
+                            ip_end <= l3 + 32'(v4_total);
                             l3_len <= 32'(v4_total);
                             v4opt <= ihl_bytes > 8'd20;
                             addr_set <= 1'b1;
@@ -289,21 +371,20 @@ module rx_parser #(
                             frag <= v4_fragf[12:0] != 13'd0 || v4_fragf[13];
                             if (v4_fragf[12:0] != 13'd0) begin  // a later fragment: no L4 header here
                                 kind <= K_NOTIPSEC;
-                                nho <= pos + 32'd9;
+                                nho <= l3 + 32'd9;
                                 if (b8(h, 9) == 8'd50 || b8(h, 9) == 8'd51) iproto <= b8(h, 9);
                                 st <= S_DONE;
                             end else begin
-                                pend <= pos + 32'(v4_total);
+                                pend <= l3 + 32'(v4_total);
                                 proto <= b8(h, 9);
-                                proto_byte <= pos + 32'd9;
+                                proto_byte <= l3 + 32'd9;
                                 is_v6 <= 1'b0;
-                                pos <= pos + 32'(ihl_bytes);
+                                pos <= l3 + 32'(ihl_bytes);
                                 st <= S_WALK;
                             end
                         end
-                    end
-                    S_V6: begin
-                        if (!fits(pos, 32'd40, avail)) begin
+                    end else begin
+                        if (!fits(l3, 32'd40, avail1)) begin
                             kind <= K_MALFORMED;
                             err <= E_V6_TRUNC;
                             st <= S_DONE;
@@ -314,172 +395,145 @@ module rx_parser #(
                         end else begin
                             len_check <= 1'b1;
                             len_error <= E_V6_BEYOND;
-                            ip_end <= pos + 32'd40 + 32'(v6_plen);
+                            ip_end <= l3 + 32'd40 + 32'(v6_plen);
                             l3_len <= 32'd40 + 32'(v6_plen);
                             addr_set <= 1'b1;
                             for (int i = 0; i < 16; i++) begin
                                 src[8*i +: 8] <= b8(h, 8 + i);
                                 dst[8*i +: 8] <= b8(h, 24 + i);
                             end
-                            pend <= pos + 32'd40 + 32'(v6_plen);
+                            pend <= l3 + 32'd40 + 32'(v6_plen);
                             proto <= b8(h, 6);
-                            proto_byte <= pos + 32'd6;
-                            first_hdr <= pos + 32'd40;
+                            proto_byte <= l3 + 32'd6;
+                            first_hdr <= l3 + 32'd40;
                             is_v6 <= 1'b1;
-                            pos <= pos + 32'd40;
+                            pos <= l3 + 32'd40;
                             st <= S_WALK;
                         end
                     end
-                    S_WALK: begin
-                        if (is_v6 && proto == 8'd0 && pos != first_hdr) begin
-                            kind <= K_NOTIPSEC;  // hop-by-hop only right after the IPv6 header
-                            st <= S_DONE;
-                        end else if (is_v6 && (proto == 8'd0 || proto == 8'd43 || proto == 8'd60)) begin
-                            if (!fits(pos, 32'd2, pend) || !fits(pos, ext_bytes, pend)) begin
-                                // cut(): in a first fragment the rest travels later
-                                kind <= frag ? K_NOTIPSEC : K_MALFORMED;
-                                err <= frag ? 5'd0 : (!fits(pos, 32'd2, pend) ? E_EXT_TRUNC : E_EXT_BEYOND);
-                                st <= S_DONE;
-                            end else begin
-                                proto <= b8(h, 0);
-                                proto_byte <= pos;
-                                pos <= pos + ext_bytes;
-                                v6ext <= 1'b1;
-                            end
-                        end else if (is_v6 && proto == 8'd44) begin
-                            if (!fits(pos, 32'd8, pend)) begin
-                                kind <= frag ? K_NOTIPSEC : K_MALFORMED;
-                                err <= frag ? 5'd0 : E_FRAG_TRUNC;
-                                st <= S_DONE;
-                            end else begin
-                                frag <= frag || frag_oaf[15:3] != 13'd0 || frag_oaf[0];
-                                if (frag_oaf[15:3] != 13'd0) begin  // a later fragment
-                                    kind <= K_NOTIPSEC;
-                                    nho <= pos;
-                                    if (b8(h, 0) == 8'd50 || b8(h, 0) == 8'd51) iproto <= b8(h, 0);
-                                    st <= S_DONE;
-                                end else begin
-                                    proto <= b8(h, 0);
-                                    proto_byte <= pos;
-                                    pos <= pos + 32'd8;
-                                    v6ext <= 1'b1;
-                                end
-                            end
-                        end else if (proto == 8'd50) begin  // ESP
-                            st <= S_DONE;
-                            if (!fits(pos, 32'd8, pend)) begin
-                                if (frag || !fits(pos, 32'd4, pend)) begin
-                                    kind <= frag ? K_NOTIPSEC : K_MALFORMED;
-                                    err <= frag ? 5'd0 : E_ESP_TRUNC;
-                                end else begin
-                                    syn <= 3'd1;
-                                    ipsec_off <= pos;
-                                    iproto <= 8'd50;
-                                    spi <= b32(h, 0);
-                                    nho <= proto_byte;
-                                    kind <= K_ESP;
-                                end
-                            end else begin
-                                ipsec_off <= pos;
-                                iproto <= 8'd50;
-                                spi <= b32(h, 0);
-                                seq <= b32(h, 4);
-                                nho <= proto_byte;
-                                kind <= K_ESP;
-                            end
-                        end else if (proto == 8'd51) begin  // AH
-                            st <= S_DONE;
-                            if (!fits(pos, 32'd12, pend) && (frag || !fits(pos + 32'd4, 32'd4, pend))) begin
-                                kind <= frag ? K_NOTIPSEC : K_MALFORMED;
-                                err <= frag ? 5'd0 : E_AH_TRUNC;
-                            end else begin
-                                if (!fits(pos, 32'd12, pend)) begin
-                                    syn <= 3'd2;
-                                end else begin
-                                    if (ah_len_bytes == 8'd0) syn <= 3'd3;  // (0 + 2) * 4 < 12
-                                    else if (!fits(pos, (32'(ah_len_bytes) + 32'd2) << 2, pend) && !frag)
-                                        syn <= 3'd4;
-                                    seq <= b32(h, 8);
-                                end
-                                ipsec_off <= pos;
-                                iproto <= 8'd51;
-                                spi <= b32(h, 4);
-                                nho <= proto_byte;
-                                kind <= K_AH;
-                            end
-                        end else if (proto == 8'd17) begin  // UDP
-                            st <= S_DONE;
-                            if (!fits(pos, 32'd8, pend)) begin
-                                kind <= frag ? K_NOTIPSEC : K_MALFORMED;
-                                err <= frag ? 5'd0 : E_UDP_TRUNC;
-                            end else if (b16(h, 2) != 16'd4500) begin
-                                kind <= K_NOTIPSEC;
-                            end else if (udp_len < 16'd8) begin
-                                kind <= K_MALFORMED;
-                                err <= E_UDP_SHORT;
-                            end else if (udp_end_raw > pend && !frag) begin
-                                kind <= K_MALFORMED;
-                                err <= E_UDP_BEYOND;
-                            end else begin
-                                udp_off <= pos;
-                                nho <= proto_byte;
-                                // RFC 3948: NAT keepalive, non-ESP marker, else ESP (8 bytes at least)
-                                if ((udp_n == 32'd1 && b8(h, 8) == 8'hFF) || (udp_n >= 32'd4 && b32(h, 8) == 32'd0) ||
-                                    udp_n < 32'd8) begin
-                                    kind <= K_UDPNONESP;
-                                end else begin
-                                    kind <= K_UDPESP;
-                                    ipsec_off <= udp_data;
-                                    iproto <= 8'd50;
-                                    spi <= b32(h, 8);
-                                    seq <= b32(h, 12);
-                                end
-                            end
-                        end else begin
+                end
+            end else if (walk_step) begin
+                if (is_v6 && proto == 8'd0 && pos != first_hdr) begin
+                    kind <= K_NOTIPSEC;  // hop-by-hop only right after the IPv6 header
+                    st <= S_DONE;
+                end else if (is_v6 && (proto == 8'd0 || proto == 8'd43 || proto == 8'd60)) begin
+                    if (!fits(pos, 32'd2, pend) || !fits(pos, ext_bytes, pend)) begin
+                        // cut(): in a first fragment the rest travels later
+                        kind <= frag ? K_NOTIPSEC : K_MALFORMED;
+                        err <= frag ? 5'd0 : (!fits(pos, 32'd2, pend) ? E_EXT_TRUNC : E_EXT_BEYOND);
+                        st <= S_DONE;
+                    end else begin
+                        proto <= b8(h, 0);
+                        proto_byte <= pos;
+                        pos <= pos + ext_bytes;
+                        v6ext <= 1'b1;
+                    end
+                end else if (is_v6 && proto == 8'd44) begin
+                    if (!fits(pos, 32'd8, pend)) begin
+                        kind <= frag ? K_NOTIPSEC : K_MALFORMED;
+                        err <= frag ? 5'd0 : E_FRAG_TRUNC;
+                        st <= S_DONE;
+                    end else begin
+                        frag <= frag || frag_oaf[15:3] != 13'd0 || frag_oaf[0];
+                        if (frag_oaf[15:3] != 13'd0) begin  // a later fragment
                             kind <= K_NOTIPSEC;
+                            nho <= pos;
+                            if (b8(h, 0) == 8'd50 || b8(h, 0) == 8'd51) iproto <= b8(h, 0);
                             st <= S_DONE;
+                        end else begin
+                            proto <= b8(h, 0);
+                            proto_byte <= pos;
+                            pos <= pos + 32'd8;
+                            v6ext <= 1'b1;
                         end
                     end
-                    default: ;
-                endcase
+                end else if (proto == 8'd50) begin  // ESP
+                    st <= S_DONE;
+                    if (!fits(pos, 32'd8, pend)) begin
+                        if (frag || !fits(pos, 32'd4, pend)) begin
+                            kind <= frag ? K_NOTIPSEC : K_MALFORMED;
+                            err <= frag ? 5'd0 : E_ESP_TRUNC;
+                        end else begin
+                            syn <= 3'd1;
+                            ipsec_off <= pos;
+                            iproto <= 8'd50;
+                            spi <= b32(h, 0);
+                            nho <= proto_byte;
+                            kind <= K_ESP;
+                        end
+                    end else begin
+                        ipsec_off <= pos;
+                        iproto <= 8'd50;
+                        spi <= b32(h, 0);
+                        seq <= b32(h, 4);
+                        nho <= proto_byte;
+                        kind <= K_ESP;
+                    end
+                end else if (proto == 8'd51) begin  // AH
+                    st <= S_DONE;
+                    if (!fits(pos, 32'd12, pend) && (frag || !fits(pos + 32'd4, 32'd4, pend))) begin
+                        kind <= frag ? K_NOTIPSEC : K_MALFORMED;
+                        err <= frag ? 5'd0 : E_AH_TRUNC;
+                    end else begin
+                        if (!fits(pos, 32'd12, pend)) begin
+                            syn <= 3'd2;
+                        end else begin
+                            if (ah_len_bytes == 8'd0) syn <= 3'd3;  // (0 + 2) * 4 < 12
+                            else if (!fits(pos, (32'(ah_len_bytes) + 32'd2) << 2, pend) && !frag)
+                                syn <= 3'd4;
+                            seq <= b32(h, 8);
+                        end
+                        ipsec_off <= pos;
+                        iproto <= 8'd51;
+                        spi <= b32(h, 4);
+                        nho <= proto_byte;
+                        kind <= K_AH;
+                    end
+                end else if (proto == 8'd17) begin  // UDP
+                    st <= S_DONE;
+                    if (!fits(pos, 32'd8, pend)) begin
+                        kind <= frag ? K_NOTIPSEC : K_MALFORMED;
+                        err <= frag ? 5'd0 : E_UDP_TRUNC;
+                    end else if (b16(h, 2) != 16'd4500) begin
+                        kind <= K_NOTIPSEC;
+                    end else if (udp_len < 16'd8) begin
+                        kind <= K_MALFORMED;
+                        err <= E_UDP_SHORT;
+                    end else if (udp_end_raw > pend && !frag) begin
+                        kind <= K_MALFORMED;
+                        err <= E_UDP_BEYOND;
+                    end else begin
+                        udp_off <= pos;
+                        nho <= proto_byte;
+                        // RFC 3948: NAT keepalive, non-ESP marker, else ESP (8 bytes at least)
+                        if ((udp_n == 32'd1 && b8(h, 8) == 8'hFF) || (udp_n >= 32'd4 && b32(h, 8) == 32'd0) ||
+                            udp_n < 32'd8) begin
+                            kind <= K_UDPNONESP;
+                        end else begin
+                            kind <= K_UDPESP;
+                            ipsec_off <= udp_data;
+                            iproto <= 8'd50;
+                            spi <= b32(h, 8);
+                            seq <= b32(h, 12);
+                        end
+                    end
+                end else begin
+                    kind <= K_NOTIPSEC;
+                    st <= S_DONE;
+                end
             end
         end
     end
 
-    // The record, with the length checks settled in the model's order: a buffer over 65535 bytes first,
-    // then the IP datagram beyond the frame, then whatever the walk found. For Malformed only kind, error,
-    // vlan_tags, ip_version and l3_offset mean anything (docs/rx_parser.md); the rest reads as zero.
-    logic too_long, beyond, malformed;
-    assign too_long = len > 32'd65535;
-    assign beyond = len_check && ip_end > len;
-    assign malformed = too_long || beyond || kind == K_MALFORMED;
-    assign r_kind = malformed ? K_MALFORMED : kind;
-    assign r_error = too_long ? E_TOO_LONG : beyond ? len_error : malformed ? err : 5'd0;
-    assign r_vlan_tags = too_long ? 2'd0 : vlan;
-    assign r_ip_version = too_long ? 4'd0 : ipver;
-    assign r_l3_offset = too_long ? 16'd0 : l3_off[15:0];
-    assign r_syntax_error = malformed ? 3'd0 : syn;
-    assign r_ipv4_options = !malformed && v4opt;
-    assign r_ipv6_ext = !malformed && v6ext;
-    assign r_fragment = !malformed && frag;
-    assign r_l3_length = malformed ? 32'd0 : l3_len;
-    assign r_udp_offset = malformed ? 16'd0 : udp_off[15:0];
-    assign r_ipsec_offset = malformed ? 16'd0 : ipsec_off[15:0];
-    assign r_ipsec_proto = malformed ? 8'd0 : iproto;
-    assign r_next_header_offset = malformed ? 16'd0 : nho[15:0];
-    assign r_spi = malformed ? 32'd0 : spi;
-    assign r_seq = malformed ? 32'd0 : seq;
-    assign r_addr_set = !malformed && addr_set;
-    assign r_src = malformed ? 128'd0 : src;
-    assign r_dst = malformed ? 128'd0 : dst;
-
     // Offsets above 16 bits only occur in frames over 65535 bytes, which are Malformed.
     logic unused_ok;
-    assign unused_ok = &{1'b0, l3_off[31:16], udp_off[31:16], ipsec_off[31:16], nho[31:16], woff[31:WB+1],
-                         v4_fragf[15:14], frag_oaf[2:1], tag_bytes[31:4], tag_bytes[1:0],
-                         shifted[16*W-1:8*HDR]};
+    assign unused_ok = &{1'b0, l3_off[31:16], udp_off[31:16], ipsec_off[31:16], nho[31:16], v4_fragf[15:14],
+                         frag_oaf[2:1], h1_all[8*W-1:8*HDR], hw_all[8*(KEPT+1)*W-1:8*HDR]};
 
     if (W < 64 || (W & (W - 1)) != 0) begin : g_bad_width
-        $error("rx_parser: W must be a power of two, at least 64 (one step reads up to 40 bytes)");
+        $error("rx_parser: W must be a power of two, at least 64 (step 1 reads the first 64 bytes)");
+    end
+    if (LATENCY < 2) begin : g_bad_latency
+        $error("rx_parser: LATENCY must be at least 2 (the record is registered, then the output stage)");
     end
 endmodule
