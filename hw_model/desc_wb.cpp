@@ -10,12 +10,19 @@ namespace ov2 {
 using sc_core::sc_time;
 using sc_core::SC_PS;
 
-DescWb::DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool)
+void encode_record_body(Completion& c, uint8_t* out) {
+    c.done = false;
+    const std::array<uint8_t, Completion::kBytes> record = c.encode();
+    std::copy(record.begin(), record.end(), out);
+}
+
+DescWb::DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool, bool threads)
     : sc_module(name), in("in"), regs("regs"), dma("dma"), timing_(timing), pool_(pool),
       desc_cache_(timing.desc_cache_entries),
       fetch_buf_(size_t(std::min(timing.desc_prefetch, timing.desc_cache_entries)) * RxDescriptor::kBytes) {
     regs.register_b_transport(this, &DescWb::b_transport);
     SC_HAS_PROCESS(DescWb);
+    if (!threads) return;
     SC_THREAD(run);
     SC_THREAD(prefetch_thread);
     SC_THREAD(completion_thread);
@@ -192,12 +199,8 @@ void DescWb::write_batch(size_t count) {
         const size_t n = std::min<size_t>(count - written, cpl_size_ - first);  // up to the end of the ring
         const uint64_t first_addr = cpl_base_ + uint64_t(first) * Completion::kBytes;
         batch_buf_.resize(n * Completion::kBytes);
-        for (size_t i = 0; i < n; ++i) {
-            Completion& c = pending_[written + i].cpl;
-            c.done = false;
-            const std::array<uint8_t, Completion::kBytes> record = c.encode();
-            std::copy(record.begin(), record.end(), batch_buf_.begin() + std::ptrdiff_t(i * Completion::kBytes));
-        }
+        for (size_t i = 0; i < n; ++i)
+            encode_record_body(pending_[written + i].cpl, batch_buf_.data() + i * Completion::kBytes);
         tr_cpl_slot_.set(first);
         // The last record's done byte is left out of the body: it is only ever written as 1, last.
         dma_write(first_addr, batch_buf_.data(), uint32_t(n * Completion::kBytes - 1));
@@ -219,7 +222,7 @@ void DescWb::write_batch(size_t count) {
     ++stats_.interrupts;
     // The MSI is a posted write too, ordered behind the done bytes: it reaches the host when the batch has
     // become visible, one bus latency from now.
-    msi_due_ps_.push_back(now_ps() + uint64_t(timing_.bus_latency_ns * 1000.0));
+    msi_due_ps_.push_back(now_ps() + timing_.bus_latency_ps());
     msi_pending_.notify(sc_core::SC_ZERO_TIME);
     tr_irq_.pulse();
 }
@@ -227,7 +230,7 @@ void DescWb::write_batch(size_t count) {
 // A batch is written when it is full (wb_batch_max records) or when its oldest record has waited
 // wb_batch_timeout_ns, whichever comes first.
 void DescWb::completion_thread() {
-    const uint64_t timeout_ps = uint64_t(timing_.wb_batch_timeout_ns * 1000.0);
+    const uint64_t timeout_ps = timing_.wb_batch_timeout_ps();
     for (;;) {
         while (pending_.empty()) sc_core::wait(record_queued_);
         for (;;) {

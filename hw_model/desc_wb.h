@@ -37,6 +37,16 @@ struct DescWbStats {
     uint64_t batch_high_water = 0;       // most records in one writeback
 };
 
+// The ring registers as the driver programmed them (BAR0 0x000-0x0FF).
+struct RingRegs {
+    uint32_t rx_ctrl = 0;
+    uint64_t rx_base = 0, cpl_base = 0;
+    uint32_t rx_size = 0, rx_tail = 0, cpl_size = 0, cpl_head = 0;
+};
+
+// A completion record as written back: the body with its done byte clear (the done byte goes last).
+void encode_record_body(Completion& c, uint8_t* out);
+
 class DescWb : public sc_core::sc_module {
 public:
     sc_core::sc_port<sc_core::sc_fifo_in_if<RxPacket*>> in;
@@ -45,7 +55,12 @@ public:
     sc_core::sc_event irq;  // MSI to the driver: new completions are in the ring
     std::function<void(const Completion&)> on_completion;  // after its done byte is written
 
-    DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool);
+    // threads = false: only the registers (the fast mode moves the frames).
+    DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool, bool threads = true);
+    RingRegs ring_regs() const {
+        return RingRegs{rx_ctrl_, rx_base_, cpl_base_, rx_size_, rx_tail_, cpl_size_, cpl_head_};
+    }
+
     const DescWbStats& stats() const { return stats_; }
     void trace(Tracer& t);  // waveform signals (docs/waveforms.md)
 

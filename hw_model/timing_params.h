@@ -51,6 +51,24 @@ struct TimingParams {
     uint32_t cpl_ring_entries = 1024;     // records: completion ring
 
     double clock_ps() const { return 1e6 / core_clock_mhz; }
+    // The time conversions every timing mode uses, each in one place so that a rounding rule changes once.
+    uint64_t cycles_ps(uint64_t cycles) const { return uint64_t(double(cycles) * clock_ps()); }  // truncates
+    // Device-to-host link time of `bytes` (truncates).
+    uint64_t bus_transfer_ps(uint64_t bytes) const { return uint64_t(double(bytes) * 8.0 * 1000.0 / bus_bandwidth_gbps); }
+    uint64_t bus_latency_ps() const { return uint64_t(bus_latency_ns * 1000.0); }                // truncates
+    uint64_t wb_batch_timeout_ps() const { return uint64_t(wb_batch_timeout_ns * 1000.0); }      // truncates
+    // Host-side delays are SystemC waits of sc_time(ns * 1000, SC_PS), which round to the nearest ps.
+    static uint64_t host_ns_to_ps(double ns) { return uint64_t(ns * 1000.0 + 0.5); }
+    uint64_t host_irq_latency_ps() const { return host_ns_to_ps(host_irq_latency_ns); }
+    uint64_t host_per_packet_ps() const { return host_ns_to_ps(host_per_packet_ns); }
+    uint64_t mmio_latency_ps() const { return host_ns_to_ps(mmio_latency_ns); }
+    // Last bit on the wire to the frame available to the parser.
+    uint64_t mac_ready_ps(uint64_t wire_end_ps) const { return wire_end_ps + cycles_ps(mac_latency_cycles); }
+    // The parser streams a frame at the datapath width: its issue interval in ps (at least one cycle).
+    uint64_t parser_issue_ps(size_t bytes) const {
+        const uint64_t beats = (bytes + datapath_bytes - 1) / datapath_bytes;
+        return cycles_ps(beats > 1 ? beats : 1);
+    }
     // Time the wire needs for a frame of `bytes` (without FCS) at line rate, in picoseconds.
     uint64_t wire_time_ps(uint32_t bytes, bool has_fcs) const;
 

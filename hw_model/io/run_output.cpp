@@ -73,7 +73,8 @@ void RunOutput::maybe_report_progress(uint32_t frame) {
 }
 
 void RunOutput::completion_written(const RxPacket& pkt) { completion_written(pkt.frame); }
-void RunOutput::completion_written(uint32_t frame) { times(frame).completion_ps = now_ps(); }
+void RunOutput::completion_written(uint32_t frame) { completion_written(frame, now_ps()); }
+void RunOutput::completion_written(uint32_t frame, uint64_t at_ps) { times(frame).completion_ps = at_ps; }
 
 void RunOutput::finish_line() {
     if (oob_) std::fwrite(line_.data(), 1, line_.size(), oob_);
@@ -103,7 +104,7 @@ void RunOutput::dropped(const RxPacket& pkt, MacDrop reason) {
 void RunOutput::indicated(const IndicationEvent& ev) {
     const Indication& ind = ev.ind;
     const FrameTimes& t = times(ind.frame);
-    const uint64_t now = now_ps();
+    const uint64_t now = ev.at_ps;
     const bool delete_req = ind.nbl_info & 1, done = ind.nbl_info & 2, next = ind.nbl_info & 4;
     const auto status = CryptoStatus(ind.nbl_info >> 16);
     const bool header_set = ind.header_info >> 16 & 1;
