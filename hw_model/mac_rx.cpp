@@ -46,8 +46,8 @@ void MacRx::trace(Tracer& t, const std::string& next_stage) {
     tr_out_.attach(t, next_stage);
 }
 
-bool mac_check(const MacConfig& config, const WireFrame& wire, RxPacket& pkt, MacStats& stats, MacDrop& reason) {
-    if (wire.orig_len > wire.bytes.size()) {
+bool mac_check(const MacConfig& config, uint32_t orig_len, RxPacket& pkt, MacStats& stats, MacDrop& reason) {
+    if (orig_len > pkt.data.size()) {
         reason = MacDrop::CaptureTruncated;  // the capture lost bytes the NIC would have had: cannot model it
         ++stats.rx_capture_truncated;
         return false;
@@ -134,7 +134,7 @@ void MacRx::receive(RxPacket& pkt, bool have_context) {
     mac_count_arrival(stats_, pkt, wire_.bytes.size());
     if (on_arrival) on_arrival(pkt);
     MacDrop reason;
-    if (!mac_check(config_, wire_, pkt, stats_, reason)) {
+    if (!mac_check(config_, wire_.orig_len, pkt, stats_, reason)) {
         tr_rx_error_.pulse();
         if (on_drop) on_drop(pkt, reason);
         return;

@@ -49,9 +49,10 @@ struct MacStats {
 enum class MacDrop : uint8_t { Runt, Oversize, FcsError, CaptureTruncated, Missed };
 const char* mac_drop_name(MacDrop reason);
 
-// The MAC's checks of one frame as received (capture truncation, FCS, runt, oversize), counted in `stats`:
-// false = dropped for `reason`. Strips a checked FCS from pkt.data. Shared by every timing mode.
-bool mac_check(const MacConfig& config, const WireFrame& wire, RxPacket& pkt, MacStats& stats, MacDrop& reason);
+// The MAC's checks of one frame as received in pkt.data (capture truncation: `orig_len` on the wire,
+// more than was captured; FCS, runt, oversize), counted in `stats`: false = dropped for `reason`. Strips a
+// checked FCS from pkt.data. Shared by every timing mode.
+bool mac_check(const MacConfig& config, uint32_t orig_len, RxPacket& pkt, MacStats& stats, MacDrop& reason);
 // Counts a frame whose last bit arrived (before its checks).
 void mac_count_arrival(MacStats& stats, const RxPacket& pkt, size_t wire_bytes);
 
