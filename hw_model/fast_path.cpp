@@ -467,14 +467,17 @@ void FastPath::isr_step(uint64_t now) {
         isr_.state = kITail;
         isr_.next = now + t_.mmio_latency_ps();
         return;
-    case kIHandle:
-        driver_.handle_next_completion(now);  // may block (an SA delete over MMIO): then later
+    case kIHandle: {
+        const uint64_t before = now_ps();
+        driver_.handle_next_completion(now);
         visible_ps_[drv_head_] = kNever;
         drv_head_ = (drv_head_ + 1) % regs_.cpl_size;
         ++handled_;
         isr_.state = kILoop;
-        isr_.next = std::max(now, now_ps());
+        // The stack deleted an SA over MMIO (SystemC time moved on from `now`): the handler goes on after it.
+        isr_.next = now_ps() != before ? std::max(now, now_ps()) : now;
         return;
+    }
     case kITail:
         regs_.rx_tail = give_back_tail_ % regs_.rx_size;
         ++stats_.bus.mmio_writes;

@@ -172,6 +172,7 @@ int sc_main(int argc, char** argv) {
     sweep->add_option("--values", sweep_opt.values, "comma-separated values")->required();
     sweep->add_option("--out", sweep_opt.out, "output directory (sweep.csv, sweep.json, *.png)");
     add_traffic_options(*sweep, sweep_opt.traffic, sweep_opt.settings);
+    sweep->add_option("--mode", sweep_opt.mode, "cycle (default) or fast, for every point");
 
     ov2::MeasureOptions measure_opt;
     CLI::App* measure = app.add_subcommand("measure", "one configuration on synthetic traffic, as one JSON line");
