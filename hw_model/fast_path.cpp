@@ -15,6 +15,13 @@ enum BatcherState { kBCheck, kBBody, kBDone };
 enum PrefetchState { kPCheck, kPRead };
 enum IsrState { kISleep, kILoop, kIHandle, kITail, kITop };
 
+// (i + step) mod n for i < n and step <= n, without a division (this runs several times a frame).
+template <typename T, typename N>
+T ring_add(T i, uint64_t step, N n) {
+    const uint64_t r = uint64_t(i) + step;
+    return T(r >= uint64_t(n) ? r - uint64_t(n) : r);
+}
+
 uint64_t pow2_at_least(uint64_t n) {
     uint64_t p = 1;
     while (p < n) p <<= 1;
@@ -28,7 +35,9 @@ FastPath::FastPath(sc_core::sc_module_name name, const FastBlocks& b)
       memory_(b.memory), driver_(b.driver), wb_(b.wb), contexts_(b.contexts),
       fifo_frames_(MacRx::fifo_frames(b.timing, b.mac)), depth_(b.timing.stage_fifo_depth),
       reorder_depth_(uint64_t(b.timing.crypto_lanes) * 2), lane_free_ps_(b.timing.crypto_lanes, 0),
-      desc_cache_(b.timing.desc_cache_entries) {
+      desc_cache_(b.timing.desc_cache_entries), cycle_ps_(b.timing.cycles_ps(1)),
+      mac_latency_ps_(b.timing.mac_ready_ps(0)), parser_latency_ps_(b.timing.cycles_ps(b.timing.parser_latency_cycles)),
+      cam_latency_ps_(b.timing.cycles_ps(b.timing.cam_latency_cycles)) {
     tlm_utils::tlm_quantumkeeper::set_global_quantum(sc_core::sc_time(double(kFastQuantumPs), sc_core::SC_PS));
     qk_.reset();
     fifo_.resize(fifo_frames_ + 1);
@@ -124,7 +133,7 @@ void FastPath::drop(const RxPacket& pkt, MacDrop reason) {
 bool FastPath::admit(const RxPacket& pkt, uint64_t end_ps) {
     while (fifo_count_ && fifo_[fifo_first_].take_ps <= end_ps) {
         fifo_bytes_ -= fifo_[fifo_first_].bytes;
-        fifo_first_ = (fifo_first_ + 1) % fifo_.size();
+        fifo_first_ = ring_add(fifo_first_, 1, fifo_.size());
         --fifo_count_;
     }
     const size_t bytes = pkt.data.size();
@@ -145,8 +154,8 @@ void FastPath::pipeline(RxPacket& pkt) {
     pkt.cpl.timestamp_ps = end;
 
     const uint64_t take = std::max(end, parser_free_);
-    fifo_[(fifo_first_ + fifo_count_++) % fifo_.size()] = FifoEntry{take, bytes};
-    const uint64_t p0 = std::max(take, t_.mac_ready_ps(end));
+    fifo_[ring_add(fifo_first_, fifo_count_++, fifo_.size())] = FifoEntry{take, bytes};
+    const uint64_t p0 = std::max(take, end + mac_latency_ps_);
     pkt.parse = parse_frame(pkt.data.data(), pkt.data.size());
     ++stats_.rx.parser_frames;
     if (pkt.parse.kind == L4Kind::Malformed) ++stats_.rx.parser_malformed;
@@ -154,15 +163,15 @@ void FastPath::pipeline(RxPacket& pkt) {
     parser_free_ = std::max(p0 + t_.parser_issue_ps(bytes), d ? d->cam_take : 0);
 
     h.cam_take = std::max(parser_free_, cam_free_);
-    const uint64_t c0 = std::max(h.cam_take, p0 + t_.cycles_ps(t_.parser_latency_cycles));
+    const uint64_t c0 = std::max(h.cam_take, p0 + parser_latency_ps_);
     advance_to(c0);  // indications (and the SA deletes they cause) before the lookup come first
     decide_outer(pkt, cam_, stats_.rx);
     if (pkt.cam_index >= 0) cam_.hold(uint32_t(pkt.cam_index));
-    cam_free_ = std::max(c0 + t_.cycles_ps(1), d ? d->crypto_take : 0);
+    cam_free_ = std::max(c0 + cycle_ps_, d ? d->crypto_take : 0);
 
     h.crypto_take = std::max(cam_free_, crypto_free_);
     uint64_t start = 0;
-    const uint64_t ready = crypto_stage(pkt, std::max(h.crypto_take, c0 + t_.cycles_ps(t_.cam_latency_cycles)), start);
+    const uint64_t ready = crypto_stage(pkt, std::max(h.crypto_take, c0 + cam_latency_ps_), start);
     const StageTimes* r = behind(s, reorder_depth_);
     crypto_free_ = std::max(start, r ? r->retire_done : 0);  // the reorder buffer has room
 
@@ -176,7 +185,7 @@ void FastPath::pipeline(RxPacket& pkt) {
 // result latency; results leave in arrival order. Returns the ready time; start_ps: when the stage let go.
 uint64_t FastPath::crypto_stage(RxPacket& pkt, uint64_t at_ps, uint64_t& start_ps) {
     start_ps = at_ps;
-    uint64_t ready = at_ps + t_.cycles_ps(1);
+    uint64_t ready = at_ps + cycle_ps_;
     if (pkt.cam_index >= 0 && !(pkt.cpl.ipsec_flags & kCplCryptoDone)) {
         const CamEntry& e = cam_.entry(uint32_t(pkt.cam_index));
         auto lane = std::min_element(lane_free_ps_.begin(), lane_free_ps_.end());
@@ -261,7 +270,7 @@ void FastPath::writer_step(uint64_t now) {
         w_off_ += piece;
         return;
     }
-    pending_[(pending_first_ + pending_count_++) % pending_.size()] = Pending{pkt.cpl, now};
+    pending_[ring_add(pending_first_, pending_count_++, pending_.size())] = Pending{pkt.cpl, now};
     if (b_waiting_) batcher_.next = now;
     ++released_;
     writer_idle_ps_ = now;
@@ -282,7 +291,7 @@ bool FastPath::writer_take_buffer(uint64_t now) {
     const bool enabled = (regs_.rx_ctrl & 1) && regs_.rx_size && regs_.cpl_size;
     const bool buffer = enabled && cache_count_ > 0;
     const bool posted = enabled && (fetching_ || rx_head_ != regs_.rx_tail);
-    const bool slot = enabled && (cpl_next_ + 1) % regs_.cpl_size != regs_.cpl_head;
+    const bool slot = enabled && ring_add(cpl_next_, 1, regs_.cpl_size) != regs_.cpl_head;
     if (!buffer || !slot) {
         w_stall_from_ = now;
         w_stall_counter_ = !buffer ? (posted ? &stats_.wb.stalled_desc_fetch_ps : &stats_.wb.stalled_no_buffer_ps)
@@ -293,10 +302,10 @@ bool FastPath::writer_take_buffer(uint64_t now) {
     }
     w_waiting_regs_ = false;
     const RxDescriptor desc = desc_cache_[cache_first_];
-    cache_first_ = (cache_first_ + 1) % uint32_t(desc_cache_.size());
+    cache_first_ = ring_add(cache_first_, 1, desc_cache_.size());
     --cache_count_;
     if (cache_count_ < t_.desc_prefetch_threshold && p_waiting_) prefetch_.next = now;
-    cpl_next_ = (cpl_next_ + 1) % regs_.cpl_size;
+    cpl_next_ = ring_add(cpl_next_, 1, regs_.cpl_size);
     RxPacket& pkt = ctx_[(taken_ - 1) & ctx_mask_];
     const uint32_t buffer_len = desc.buffer_addr ? desc.buffer_len : 0;
     const uint32_t len = uint32_t(std::min<size_t>(pkt.data.size(), buffer_len));
@@ -330,7 +339,7 @@ void FastPath::batcher_step(uint64_t now) {
             t = post_write(t, 1);
             visible_ps_[b_first_ + i] = t + t_.bus_latency_ps();
         }
-        cpl_tail_ = uint32_t((b_first_ + b_n_) % regs_.cpl_size);
+        cpl_tail_ = ring_add(b_first_, b_n_, regs_.cpl_size);
         b_written_ += b_n_;
         batcher_.state = kBDone;
         batcher_.next = t;
@@ -367,7 +376,7 @@ void FastPath::begin_stretch(uint64_t now) {
     uint8_t* out = memory_.at(regs_.cpl_base + uint64_t(b_first_) * Completion::kBytes);
     for (size_t i = 0; i < b_n_; ++i) {
         uint8_t* record = out + i * Completion::kBytes;
-        encode_record_body(pending_[(pending_first_ + b_written_ + i) % pending_.size()].cpl, record);
+        encode_record_body(pending_[ring_add(pending_first_, b_written_ + i, pending_.size())].cpl, record);
         record[Completion::kBytes - 1] = 1;
     }
     b_body_ = b_n_ * Completion::kBytes - 1;
@@ -380,13 +389,19 @@ void FastPath::finish_batch(uint64_t now) {
     for (size_t i = 0; i < b_count_; ++i) {
         const Pending& p = pending_[pending_first_];
         if (on_completion) on_completion(p.cpl.frame_tag, now);
-        pending_first_ = (pending_first_ + 1) % pending_.size();
+        pending_first_ = ring_add(pending_first_, 1, pending_.size());
         --pending_count_;
     }
     stats_.wb.completions += b_count_;
     ++stats_.wb.interrupts;
     const uint64_t msi = now + t_.bus_latency_ps();  // a posted write behind the done bytes
-    msi_ps_[(msi_first_ + msi_count_++) % msi_ps_.size()] = msi;
+    if (msi_count_ == msi_ps_.size()) {  // more on their way than ever before: make room, in order
+        std::vector<uint64_t> grown(msi_ps_.size() * 2);
+        for (size_t i = 0; i < msi_count_; ++i) grown[i] = msi_ps_[ring_add(msi_first_, i, msi_ps_.size())];
+        msi_ps_.swap(grown);
+        msi_first_ = 0;
+    }
+    msi_ps_[ring_add(msi_first_, msi_count_++, msi_ps_.size())] = msi;
     if (isr_.state == kISleep && isr_.next == kNever) isr_.next = msi;
     batcher_.state = kBCheck;
 }
@@ -397,13 +412,13 @@ void FastPath::prefetch_step(uint64_t now) {
     const uint32_t capacity = uint32_t(desc_cache_.size());
     if (prefetch_.state == kPRead) {
         fetching_ = false;
-        rx_head_ = (p_from_ + p_n_) % regs_.rx_size;
+        rx_head_ = ring_add(p_from_, p_n_, regs_.rx_size);
         for (uint32_t i = 0; i < p_n_; ++i) {
             const uint8_t* p = memory_.at(regs_.rx_base + uint64_t(p_from_ + i) * RxDescriptor::kBytes);
             RxDescriptor d;
             std::memcpy(&d.buffer_addr, p, 8);
             std::memcpy(&d.buffer_len, p + 8, 4);
-            desc_cache_[(cache_first_ + cache_count_) % capacity] = d;
+            desc_cache_[ring_add(cache_first_, cache_count_, capacity)] = d;
             ++cache_count_;
         }
         if (w_waiting_regs_) writer_.next = now;  // cache filled
@@ -430,20 +445,25 @@ void FastPath::prefetch_step(uint64_t now) {
 
 // ---- DriverShim::isr_thread ----------------------------------------------------------------------------
 
-void FastPath::isr_sleep(uint64_t now) {
-    // Interrupts that came while the handler was busy are lost (it checked the ring instead).
+// Interrupts that came while the handler was busy are lost (it checks the ring before it sleeps).
+void FastPath::drop_lost_msis(uint64_t now) {
     while (msi_count_ && msi_ps_[msi_first_] <= now) {
-        msi_first_ = (msi_first_ + 1) % msi_ps_.size();
+        msi_first_ = ring_add(msi_first_, 1, msi_ps_.size());
         --msi_count_;
     }
+}
+
+void FastPath::isr_sleep(uint64_t now) {
+    drop_lost_msis(now);
     isr_.state = kISleep;
     isr_.next = msi_count_ ? msi_ps_[msi_first_] : kNever;
 }
 
 void FastPath::isr_step(uint64_t now) {
+    if (isr_.state != kISleep) drop_lost_msis(now);
     switch (isr_.state) {
     case kISleep:  // an MSI arrived
-        msi_first_ = (msi_first_ + 1) % msi_ps_.size();
+        msi_first_ = ring_add(msi_first_, 1, msi_ps_.size());
         --msi_count_;
         driver_.count_interrupt();
         handled_ = 0;
@@ -471,7 +491,7 @@ void FastPath::isr_step(uint64_t now) {
         const uint64_t before = now_ps();
         driver_.handle_next_completion(now);
         visible_ps_[drv_head_] = kNever;
-        drv_head_ = (drv_head_ + 1) % regs_.cpl_size;
+        drv_head_ = ring_add(drv_head_, 1, regs_.cpl_size);
         ++handled_;
         isr_.state = kILoop;
         // The stack deleted an SA over MMIO (SystemC time moved on from `now`): the handler goes on after it.

@@ -110,6 +110,7 @@ private:
     void prefetch_step(uint64_t now);
     void isr_step(uint64_t now);
     void isr_sleep(uint64_t now);
+    void drop_lost_msis(uint64_t now);
     bool completion_visible(uint64_t now) const { return visible_ps_[drv_head_] <= now; }
     uint64_t post_write(uint64_t issue_ps, uint32_t bytes);
     void regs_changed(uint64_t now);
@@ -169,6 +170,8 @@ private:
     std::vector<uint64_t> msi_ps_;      // interrupts on their way, ring
     size_t msi_first_ = 0, msi_count_ = 0;
     uint32_t drv_head_ = 0, handled_ = 0, give_back_tail_ = 0;
+    // TimingParams' conversions of the constant latencies, computed once.
+    const uint64_t cycle_ps_, mac_latency_ps_, parser_latency_ps_, cam_latency_ps_;
 };
 
 }  // namespace ov2

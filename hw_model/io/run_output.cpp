@@ -12,10 +12,10 @@
 namespace ov2 {
 
 namespace {
-void bump(std::map<std::string, uint64_t, std::less<>>& counts, const char* key) {
+uint64_t& counter(std::map<std::string, uint64_t, std::less<>>& counts, const char* key) {
     auto it = counts.find(key);
     if (it == counts.end()) it = counts.emplace(key, 0).first;
-    ++it->second;
+    return it->second;
 }
 
 constexpr size_t kTimeSlots = 1 << 16;  // more than the frames that can be in flight at once
@@ -51,6 +51,19 @@ double RunCounts::percentile_ns(const std::vector<uint64_t>& latency_bins, doubl
         if (double(seen) >= target) return std::pow(1.01, double(i) + 0.5);
     }
     return std::pow(1.01, double(kLatencyBins));
+}
+
+// Names come from static tables: the same pointer finds its counter without comparing strings (map nodes
+// never move).
+void RunOutput::bump(std::map<std::string, uint64_t, std::less<>>& counts, const char* key) {
+    for (const BumpCache& c : bump_cache_)
+        if (c.key == key && c.counts == &counts) {
+            ++*c.value;
+            return;
+        }
+    uint64_t& value = counter(counts, key);
+    bump_cache_.push_back(BumpCache{&counts, key, &value});
+    ++value;
 }
 
 RunOutput::~RunOutput() {

@@ -71,6 +71,13 @@ private:
         uint64_t wire_start_ps = 0, wire_end_ps = 0, completion_ps = 0;
     };
     void maybe_report_progress(uint32_t frame);
+    void bump(std::map<std::string, uint64_t, std::less<>>& counts, const char* key);
+    struct BumpCache {
+        const std::map<std::string, uint64_t, std::less<>>* counts;
+        const char* key;
+        uint64_t* value;
+    };
+    std::vector<BumpCache> bump_cache_;
     FrameTimes& times(uint32_t frame) { return times_[frame % times_.size()]; }
     void finish_line();
 
