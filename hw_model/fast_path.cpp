@@ -32,7 +32,7 @@ uint64_t pow2_at_least(uint64_t n) {
 
 FastPath::FastPath(sc_core::sc_module_name name, const FastBlocks& b)
     : sc_module(name), t_(b.timing), mac_config_(b.mac), source_(b.source), cam_(b.cam), crypto_(b.crypto),
-      memory_(b.memory), driver_(b.driver), wb_(b.wb), contexts_(b.contexts),
+      memory_(b.memory), driver_(b.driver), wb_(b.wb), contexts_(b.contexts), pacer_(b.timing, b.mac),
       fifo_frames_(MacRx::fifo_frames(b.timing, b.mac)), depth_(b.timing.stage_fifo_depth),
       reorder_depth_(uint64_t(b.timing.crypto_lanes) * 2), lane_free_ps_(b.timing.crypto_lanes, 0),
       desc_cache_(b.timing.desc_cache_entries), cycle_ps_(b.timing.cycles_ps(1)),
@@ -53,6 +53,7 @@ FastPath::FastPath(sc_core::sc_module_name name, const FastBlocks& b)
     scratch_.data.reserve(2048);
     SC_HAS_PROCESS(FastPath);
     SC_THREAD(run);
+    SC_THREAD(oid_thread);
 }
 
 // ---- time ----------------------------------------------------------------------------------------------
@@ -83,14 +84,10 @@ void FastPath::run() {
     b_waiting_ = true;
     // The driver's last init write (RX_CTRL enable, one MMIO before `ready`) woke the prefetcher.
     prefetch_.next = now_ps() >= t_.mmio_latency_ps() ? now_ps() - t_.mmio_latency_ps() : 0;
-    WirePacer pacer(t_, mac_config_);
-    uint64_t mac_now = now_ps();
-    pacer.start(mac_now);
-    while (source_.next(wire_)) {
-        run_oids(frames_ + 1, mac_now);
-        uint64_t start_ps = 0, end_ps = 0;
-        pacer.place(wire_, frames_ == 0, mac_now, start_ps, end_ps);
-        mac_now = end_ps;
+    mac_now_ = now_ps();
+    pacer_.start(mac_now_);
+    uint64_t start_ps = 0, end_ps = 0;
+    while (next_frame(start_ps, end_ps)) {
         RxPacket& pkt = ctx_[admitted_ & ctx_mask_];
         pkt.reset(++frames_);
         pkt.data.swap(wire_.bytes);  // no copy: the source refills the other buffer
@@ -108,21 +105,127 @@ void FastPath::run() {
         } else {
             pipeline(pkt);
         }
-        keep_quantum(mac_now);
+        keep_quantum(mac_now_);
     }
-    run_oids(UINT32_MAX, mac_now);
+    run_oids(UINT32_MAX);
     advance_to(kNever - 1);
-    sync_to(std::max(mac_now, event_ps_));
+    sync_to(std::max(mac_now_, event_ps_));
 }
 
-// Scripted OIDs due before `frame` run when the previous frame's last bit is in, as in MacRx; the wire
-// waits for them.
-void FastPath::run_oids(uint32_t frame, uint64_t& mac_now) {
-    if (driver_.next_oid_frame() > frame) return;
-    advance_to(mac_now);
-    sync_to(mac_now);
-    driver_.run_scheduled_oids(frame);
-    mac_now = std::max(mac_now, now_ps());
+// The next frame and its place on the wire: read ahead already, or from the source after the OIDs due
+// before it (the wire waits for them, as in MacRx).
+bool FastPath::next_frame(uint64_t& start_ps, uint64_t& end_ps) {
+    if (!ahead_.empty()) {
+        Ahead& a = ahead_.front();
+        wire_.bytes.swap(a.wire.bytes);
+        wire_.orig_len = a.wire.orig_len;
+        wire_.ts_ns = a.wire.ts_ns;
+        start_ps = a.start_ps;
+        end_ps = mac_now_ = a.end_ps;
+        spare_.push_back(std::move(a.wire));
+        ahead_.pop_front();
+        return true;
+    }
+    if (!source_.next(wire_)) return false;
+    run_oids(frames_ + 1);
+    mac_now_ = std::max(mac_now_, oid_done_ps_);  // OIDs that ran meanwhile held the wire
+    pacer_.place(wire_, frames_ == 0, mac_now_, start_ps, end_ps);
+    mac_now_ = end_ps;
+    return true;
+}
+
+// When the next scripted OIDs start: right after the last bit of the frame before the one they precede.
+// Read ahead (placing frames on the wire) as far as needed, but no further than the frames the device can
+// hold: a frame in the device now cannot still be there then. kNever: not in reach.
+uint64_t FastPath::next_oid_start_ps() {
+    const uint32_t m = driver_.next_oid_frame();
+    if (m == oid_frame_) return oid_start_ps_;
+    while (uint64_t(frames_) + ahead_.size() + 1 < m && !source_done_) {
+        if (ahead_.size() >= contexts_) return kNever;
+        Ahead a;
+        if (!spare_.empty()) {
+            a.wire = std::move(spare_.back());
+            spare_.pop_back();
+        }
+        if (!source_.next(a.wire)) {
+            source_done_ = true;
+            break;
+        }
+        const uint64_t after = ahead_.empty() ? mac_now_ : ahead_.back().end_ps;
+        pacer_.place(a.wire, frames_ + ahead_.size() == 0, after, a.start_ps, a.end_ps);
+        ahead_.push_back(std::move(a));
+    }
+    oid_frame_ = m;
+    oid_start_ps_ = ahead_.empty() ? mac_now_ : ahead_.back().end_ps;
+    return oid_start_ps_;
+}
+
+// OIDs run in their own thread from their start (oid_thread), while this one computes the frames still in
+// the device at their own times; the wire waits until they are done.
+void FastPath::run_oids(uint32_t frame) {
+    if (driver_.next_oid_frame() > frame && !oid_running_) return;
+    if (!oid_running_) start_oids(mac_now_, frame);
+    while (oid_running_) {  // the handler goes on meanwhile, in time order with the OIDs' MMIO
+        uint64_t next = next_event();
+        if (!releases_.empty()) next = std::min(next, releases_.front().first);
+        const uint64_t now = now_ps();
+        if (next <= now) {
+            window_sync(now);
+            if (next_event() <= now) step();
+            continue;
+        }
+        if (next == kNever) sc_core::wait(oid_done_);
+        else sc_core::wait(sc_core::sc_time(double(next - now), sc_core::SC_PS), oid_done_);
+    }
+    flush_releases();
+    mac_now_ = std::max(mac_now_, oid_done_ps_);
+}
+
+void FastPath::start_oids(uint64_t at_ps, uint32_t frame) {
+    advance_to(at_ps);
+    sync_to(at_ps);
+    oid_run_frame_ = frame == UINT32_MAX ? UINT32_MAX : driver_.next_oid_frame();
+    oid_running_ = true;
+    oid_go_.notify();
+}
+
+void FastPath::oid_thread() {
+    for (;;) {
+        sc_core::wait(oid_go_);
+        driver_.run_scheduled_oids(oid_run_frame_);
+        oid_done_ps_ = now_ps();
+        oid_running_ = false;
+        oid_frame_ = UINT32_MAX - 1;  // the next OIDs' start is computed afresh
+        oid_done_.notify();
+    }
+}
+
+// The CAM lookup of a frame at lookup_ps: while OIDs change the table, at that SystemC time (first the
+// crypto stage's releases due by then, at theirs).
+void FastPath::reach_lookup(uint64_t lookup_ps) {
+    if (!oid_running_ && driver_.has_scheduled_oids()) {
+        const uint64_t start = next_oid_start_ps();
+        if (lookup_ps >= start) start_oids(start, driver_.next_oid_frame());
+    }
+    advance_to(lookup_ps);  // indications (and the SA deletes they cause) before the lookup come first
+    if (oid_running_) window_sync(lookup_ps);
+}
+
+void FastPath::window_sync(uint64_t ps) {
+    while (!releases_.empty() && releases_.front().first <= ps) {
+        sync_to(releases_.front().first);
+        cam_.release(releases_.front().second);
+        releases_.pop_front();
+    }
+    sync_to(ps);
+}
+
+void FastPath::flush_releases() {
+    for (const auto& r : releases_) {
+        sync_to(r.first);
+        cam_.release(r.second);
+    }
+    releases_.clear();
 }
 
 void FastPath::drop(const RxPacket& pkt, MacDrop reason) {
@@ -164,7 +267,7 @@ void FastPath::pipeline(RxPacket& pkt) {
 
     h.cam_take = std::max(parser_free_, cam_free_);
     const uint64_t c0 = std::max(h.cam_take, p0 + parser_latency_ps_);
-    advance_to(c0);  // indications (and the SA deletes they cause) before the lookup come first
+    reach_lookup(c0);
     decide_outer(pkt, cam_, stats_.rx);
     if (pkt.cam_index >= 0) cam_.hold(uint32_t(pkt.cam_index));
     cam_free_ = std::max(c0 + cycle_ps_, d ? d->crypto_take : 0);
@@ -196,7 +299,10 @@ uint64_t FastPath::crypto_stage(RxPacket& pkt, uint64_t at_ps, uint64_t& start_p
         process_ipsec(pkt, cam_, crypto_, stats_.rx);
         ready = start_ps + busy + crypto_result_latency_ps(t_, e, pkt.cpl.ipsec_flags & kCplNextCryptoDone);
     }
-    if (pkt.cam_index >= 0) cam_.release(uint32_t(pkt.cam_index));
+    if (pkt.cam_index >= 0) {  // the stage lets go of the entry when the lane starts
+        if (oid_running_) releases_.emplace_back(start_ps, uint32_t(pkt.cam_index));
+        else cam_.release(uint32_t(pkt.cam_index));
+    }
     ready = std::max(ready, last_ready_);
     last_ready_ = ready;
     return ready;
@@ -212,6 +318,7 @@ uint64_t FastPath::next_event() const {
 void FastPath::step() {
     const uint64_t now = next_event();
     event_ps_ = now;
+    if (oid_running_) window_sync(now);  // OIDs are changing the SA table: keep SystemC time with us
     if (writer_.next == now) writer_step(now);
     else if (batcher_.next == now) batcher_step(now);
     else if (prefetch_.next == now) prefetch_step(now);

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <vector>
 
@@ -85,7 +86,14 @@ private:
     };
 
     void run();
-    void run_oids(uint32_t frame, uint64_t& mac_now);
+    bool next_frame(uint64_t& start_ps, uint64_t& end_ps);
+    uint64_t next_oid_start_ps();
+    void run_oids(uint32_t frame);
+    void start_oids(uint64_t at_ps, uint32_t frame);
+    void oid_thread();
+    void reach_lookup(uint64_t lookup_ps);
+    void window_sync(uint64_t ps);
+    void flush_releases();
     bool admit(const RxPacket& pkt, uint64_t end_ps);
     void pipeline(RxPacket& pkt);
     uint64_t crypto_stage(RxPacket& pkt, uint64_t at_ps, uint64_t& start_ps);
@@ -124,6 +132,7 @@ private:
     DriverShim& driver_;
     const DescWb& wb_;
     const size_t contexts_;
+    WirePacer pacer_;
     const size_t fifo_frames_;
     const uint64_t depth_, reorder_depth_;
     tlm_utils::tlm_quantumkeeper qk_;
@@ -132,6 +141,21 @@ private:
     RxPacket scratch_;
     uint32_t frames_ = 0;
     uint64_t event_ps_ = 0;  // time of the event being computed
+
+    // ---- scripted OIDs ----
+    struct Ahead {  // a frame read ahead of the loop, placed on the wire
+        WireFrame wire;
+        uint64_t start_ps = 0, end_ps = 0;
+    };
+    uint64_t mac_now_ = 0;
+    std::deque<Ahead> ahead_;
+    std::vector<WireFrame> spare_;
+    bool source_done_ = false;
+    uint32_t oid_frame_ = UINT32_MAX - 1, oid_run_frame_ = 0;  // oid_frame_: whose start oid_start_ps_ is
+    uint64_t oid_start_ps_ = kNever, oid_done_ps_ = 0;
+    bool oid_running_ = false;
+    sc_core::sc_event oid_go_, oid_done_;
+    std::deque<std::pair<uint64_t, uint32_t>> releases_;  // CAM releases due while OIDs run (time, entry)
 
     // ---- MAC and pipeline ----
     std::vector<FifoEntry> fifo_;  // MAC FIFO: admitted frames the parser has not taken, ring
