@@ -220,11 +220,9 @@ void FastPath::window_sync(uint64_t ps) {
     sync_to(ps);
 }
 
+// After the OIDs nothing else looks at the holds: the rest go now.
 void FastPath::flush_releases() {
-    for (const auto& r : releases_) {
-        sync_to(r.first);
-        cam_.release(r.second);
-    }
+    for (const auto& r : releases_) cam_.release(r.second);
     releases_.clear();
 }
 
@@ -299,8 +297,10 @@ uint64_t FastPath::crypto_stage(RxPacket& pkt, uint64_t at_ps, uint64_t& start_p
         process_ipsec(pkt, cam_, crypto_, stats_.rx);
         ready = start_ps + busy + crypto_result_latency_ps(t_, e, pkt.cpl.ipsec_flags & kCplNextCryptoDone);
     }
-    if (pkt.cam_index >= 0) {  // the stage lets go of the entry when the lane starts
-        if (oid_running_) releases_.emplace_back(start_ps, uint32_t(pkt.cam_index));
+    if (pkt.cam_index >= 0) {  // the stage lets go of the entry when the lane starts: OIDs may see it held
+        const bool during_oids =
+            oid_running_ || (driver_.has_scheduled_oids() && start_ps >= next_oid_start_ps());
+        if (during_oids) releases_.emplace_back(start_ps, uint32_t(pkt.cam_index));
         else cam_.release(uint32_t(pkt.cam_index));
     }
     ready = std::max(ready, last_ready_);
