@@ -1,5 +1,6 @@
 // Fast mode (`--mode fast`): the work of MacRx, RxPipeline, DescWb and the driver's interrupt handler done
 // by ONE SC_THREAD with no SystemC wait per frame (loosely timed, temporal decoupling with a quantum keeper).
+// A second thread only runs scripted OIDs (--oids), from the moment the cycle mode's MAC would.
 //
 // Per frame, in input order: the MAC places it on the wire and checks it (WirePacer, mac_check), the FIFO
 // model decides rx_missed from the times the parser takes frames, and the pipeline stages get their times

@@ -583,6 +583,11 @@ TEST(ErrorsOptions, BadModeInConfig) {
     expect_error(run(dir, "--config config.json"), {"config.json", "/mode", "'turbo'", "cycle or fast"});
 }
 
+TEST(ErrorsOptions, VcdInFastMode) {
+    const std::string dir = setup();
+    expect_error(run(dir, "--mode fast --vcd w.vcd"), {"--vcd", "--mode cycle"});
+}
+
 TEST(ErrorsOptions, SaCamBundlesOutOfRange) {
     const std::string dir = setup();
     expect_error(run(dir, "--set sa_cam_bundles=5000"), {"--set", "sa_cam_bundles", "5000", "1 to 2048"});
