@@ -76,6 +76,19 @@ void FastPath::keep_quantum(uint64_t ps) {
 
 void FastPath::run() {
     sc_core::wait(driver_.ready);
+    start_after_init();
+    uint64_t start_ps = 0, end_ps = 0;
+    while (next_frame(start_ps, end_ps)) {
+        receive(start_ps, end_ps);
+        keep_quantum(mac_now_);
+    }
+    run_oids(UINT32_MAX);
+    advance_to(kNever - 1);
+    sync_to(std::max(mac_now_, event_ps_));
+}
+
+// The rings as the driver set them up; the writeback side idle, the prefetcher already started.
+void FastPath::start_after_init() {
     regs_ = wb_.ring_regs();
     visible_ps_.assign(std::max<uint32_t>(regs_.cpl_size, 1), kNever);
     pending_.resize(std::max<uint32_t>(regs_.cpl_size, 1));
@@ -86,30 +99,27 @@ void FastPath::run() {
     prefetch_.next = now_ps() >= t_.mmio_latency_ps() ? now_ps() - t_.mmio_latency_ps() : 0;
     mac_now_ = now_ps();
     pacer_.start(mac_now_);
-    uint64_t start_ps = 0, end_ps = 0;
-    while (next_frame(start_ps, end_ps)) {
-        RxPacket& pkt = ctx_[admitted_ & ctx_mask_];
-        pkt.reset(++frames_);
-        pkt.data.swap(wire_.bytes);  // no copy: the source refills the other buffer
-        pkt.wire_start_ps = start_ps;
-        pkt.wire_end_ps = end_ps;
-        mac_count_arrival(stats_.mac, pkt, pkt.data.size());
-        if (on_arrival) on_arrival(pkt);
-        advance_to(end_ps);  // the device as the last bit arrives
-        MacDrop reason;
-        if (!mac_check(mac_config_, wire_.orig_len, pkt, stats_.mac, reason)) {
-            drop(pkt, reason);
-        } else if (!admit(pkt, end_ps)) {
-            ++stats_.mac.rx_missed;
-            drop(pkt, MacDrop::Missed);
-        } else {
-            pipeline(pkt);
-        }
-        keep_quantum(mac_now_);
+}
+
+// MacRx::receive: the frame's last bit is in; checked, then dropped or on into the pipeline.
+void FastPath::receive(uint64_t start_ps, uint64_t end_ps) {
+    RxPacket& pkt = ctx_[admitted_ & ctx_mask_];
+    pkt.reset(++frames_);
+    pkt.data.swap(wire_.bytes);  // no copy: the source refills the other buffer
+    pkt.wire_start_ps = start_ps;
+    pkt.wire_end_ps = end_ps;
+    mac_count_arrival(stats_.mac, pkt, pkt.data.size());
+    if (on_arrival) on_arrival(pkt);
+    advance_to(end_ps);  // the device as the last bit arrives
+    MacDrop reason;
+    if (!mac_check(mac_config_, wire_.orig_len, pkt, stats_.mac, reason)) {
+        drop(pkt, reason);
+    } else if (!admit(pkt, end_ps)) {
+        ++stats_.mac.rx_missed;
+        drop(pkt, MacDrop::Missed);
+    } else {
+        pipeline(pkt);
     }
-    run_oids(UINT32_MAX);
-    advance_to(kNever - 1);
-    sync_to(std::max(mac_now_, event_ps_));
 }
 
 // The next frame and its place on the wire: read ahead already, or from the source after the OIDs due

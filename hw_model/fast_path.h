@@ -87,6 +87,8 @@ private:
     };
 
     void run();
+    void start_after_init();
+    void receive(uint64_t start_ps, uint64_t end_ps);
     bool next_frame(uint64_t& start_ps, uint64_t& end_ps);
     uint64_t next_oid_start_ps();
     void run_oids(uint32_t frame);
