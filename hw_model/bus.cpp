@@ -63,12 +63,12 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
     // device-to-host direction; a read request is a header only there (its data comes back on the other
     // direction of the full-duplex link, below), so it only keeps its place behind earlier writes.
     const uint64_t issue_ps = uint64_t((sc_core::sc_time_stamp() + delay).value());
-    const uint64_t start_ps = std::max(issue_ps, link_free_ps_);
-    const uint64_t transfer_ps = uint64_t(double(len) * 8.0 * 1000.0 / timing_.bus_bandwidth_gbps);
+    const uint64_t transfer_ps = timing_.bus_transfer_ps(len);
     stats_.dma_bytes += len;
-    const uint64_t latency_ps = uint64_t(timing_.bus_latency_ns * 1000.0);
+    const uint64_t latency_ps = timing_.bus_latency_ps();
     if (trans.is_write()) {
-        link_free_ps_ = start_ps + transfer_ps;
+        const uint64_t link_free_ps = link_.write(issue_ps, transfer_ps);
+        const uint64_t start_ps = link_.last_start_ps;
         stats_.link_busy_ps += transfer_ps;
         ++stats_.dma_writes;
         PostedWrite w;
@@ -78,18 +78,18 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
         }
         w.data.assign(trans.get_data_ptr(), trans.get_data_ptr() + len);
         w.addr = trans.get_address();
-        w.visible_ps = link_free_ps_ + latency_ps;
+        w.visible_ps = link_free_ps + latency_ps;
         posted_.push_back(std::move(w));
         stats_.posted_high_water = std::max<uint64_t>(stats_.posted_high_water, posted_.size());
         if (tr_wr_.on()) {  // on the link from start_ps for its transfer time
             tr_wr_.set_at(start_ps, 1);
             tr_wr_addr_.set_at(start_ps, trans.get_address());
             tr_wr_len_.set_at(start_ps, len);
-            tr_wr_.set_at(link_free_ps_, 0);
+            tr_wr_.set_at(link_free_ps, 0);
             tr_posted_.set(posted_.size());
         }
         posted_event_.notify(sc_core::SC_ZERO_TIME);
-        delay += sc_time(double(link_free_ps_ - issue_ps), SC_PS);
+        delay += sc_time(double(link_free_ps - issue_ps), SC_PS);
         trans.set_response_status(tlm::TLM_OK_RESPONSE);
         return;
     }
@@ -97,15 +97,14 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
     // other (posted writes before it are visible by then, since they were issued earlier on the same link and
     // have the same latency).
     ++stats_.dma_reads;
-    const uint64_t data_start_ps = std::max(start_ps + 2 * latency_ps, return_free_ps_);
-    return_free_ps_ = data_start_ps + transfer_ps;
+    const uint64_t data_back_ps = link_.read(issue_ps, transfer_ps, latency_ps);
     if (tr_rd_.on()) {  // from its start on the link until the data is back
-        tr_rd_.set_at(start_ps, 1);
-        tr_rd_addr_.set_at(start_ps, trans.get_address());
-        tr_rd_len_.set_at(start_ps, len);
-        tr_rd_.set_at(return_free_ps_, 0);
+        tr_rd_.set_at(link_.last_start_ps, 1);
+        tr_rd_addr_.set_at(link_.last_start_ps, trans.get_address());
+        tr_rd_len_.set_at(link_.last_start_ps, len);
+        tr_rd_.set_at(data_back_ps, 0);
     }
-    sc_core::wait(sc_time(double(return_free_ps_ - issue_ps), SC_PS) + delay);
+    sc_core::wait(sc_time(double(data_back_ps - issue_ps), SC_PS) + delay);
     delay = sc_core::SC_ZERO_TIME;
     trans.set_response_status(
         forward_to_memory(tlm::TLM_READ_COMMAND, trans.get_address(), trans.get_data_ptr(), len));

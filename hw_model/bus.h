@@ -6,6 +6,7 @@
 // returns on the other direction of the full-duplex link, so reads do not take write bandwidth.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <vector>
@@ -19,6 +20,28 @@
 #include "trace.h"
 
 namespace ov2 {
+
+// The DMA link's arithmetic, shared by HostBus and the fast mode: transactions serialise on the
+// device-to-host direction in issue order; read data returns on the other direction, one read after another.
+struct DmaLink {
+    uint64_t link_free_ps = 0;    // device-to-host direction: posted writes (and read requests)
+    uint64_t return_free_ps = 0;  // host-to-device direction: read data
+    uint64_t last_start_ps = 0;   // when the last transaction got the link
+    // A posted write issued at issue_ps: returns when it has left the link (the initiator is held until
+    // then); its data becomes visible one bus latency later.
+    uint64_t write(uint64_t issue_ps, uint64_t transfer_ps) {
+        last_start_ps = std::max(issue_ps, link_free_ps);
+        link_free_ps = last_start_ps + transfer_ps;
+        return link_free_ps;
+    }
+    // A read request issued at issue_ps (a header only on the link: it keeps its place behind earlier
+    // writes); returns when its data is back.
+    uint64_t read(uint64_t issue_ps, uint64_t transfer_ps, uint64_t latency_ps) {
+        last_start_ps = std::max(issue_ps, link_free_ps);
+        return_free_ps = std::max(last_start_ps + 2 * latency_ps, return_free_ps) + transfer_ps;
+        return return_free_ps;
+    }
+};
 
 struct BusStats {
     uint64_t dma_writes = 0, dma_reads = 0, dma_bytes = 0, dma_errors = 0, dma_too_large = 0;
@@ -51,8 +74,7 @@ private:
     void mmio_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
 
     const TimingParams& timing_;
-    uint64_t link_free_ps_ = 0;    // device-to-host direction: posted writes (and read requests)
-    uint64_t return_free_ps_ = 0;  // host-to-device direction: read data
+    DmaLink link_;
     std::deque<PostedWrite> posted_;
     std::vector<std::vector<uint8_t>> spare_buffers_;  // reused: no allocation per write once warm
     sc_core::sc_event posted_event_;

@@ -10,12 +10,19 @@ namespace ov2 {
 using sc_core::sc_time;
 using sc_core::SC_PS;
 
-DescWb::DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool)
+void encode_record_body(Completion& c, uint8_t* out) {
+    c.done = false;
+    const std::array<uint8_t, Completion::kBytes> record = c.encode();
+    std::copy(record.begin(), record.end(), out);
+}
+
+DescWb::DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool, bool threads)
     : sc_module(name), in("in"), regs("regs"), dma("dma"), timing_(timing), pool_(pool),
       desc_cache_(timing.desc_cache_entries),
       fetch_buf_(size_t(std::min(timing.desc_prefetch, timing.desc_cache_entries)) * RxDescriptor::kBytes) {
     regs.register_b_transport(this, &DescWb::b_transport);
     SC_HAS_PROCESS(DescWb);
+    if (!threads) return;
     SC_THREAD(run);
     SC_THREAD(prefetch_thread);
     SC_THREAD(completion_thread);
@@ -102,9 +109,17 @@ void DescWb::dma_post(uint64_t addr, uint8_t* data, uint32_t len, sc_time& delay
     if (transact(dma, tlm::TLM_WRITE_COMMAND, addr, data, len, delay) != tlm::TLM_OK_RESPONSE) ++stats_.dma_errors;
 }
 
+// The DMA arbiter's fixed order on one edge: the completion batcher's requests go after those of the frame
+// writer and the prefetcher, whatever order SystemC runs the three processes in. (Only the batcher waits for
+// the others, so the waiting always ends.)
+void DescWb::after_same_edge_requests() {
+    while (sc_core::sc_pending_activity_at_current_time()) sc_core::wait(sc_core::SC_ZERO_TIME);
+}
+
 // Posted writes never exceed the bus's maximum payload: larger ones go in pieces, in order.
-void DescWb::dma_write(uint64_t addr, uint8_t* data, uint32_t len) {
+void DescWb::dma_write(uint64_t addr, uint8_t* data, uint32_t len, DmaRequester who) {
     for (uint32_t off = 0; off < len; off += timing_.bus_max_payload_bytes) {
+        if (who == DmaRequester::Batcher) after_same_edge_requests();
         const uint32_t piece = std::min(timing_.bus_max_payload_bytes, len - off);
         dma_access(tlm::TLM_WRITE_COMMAND, addr + off, data + off, piece);
     }
@@ -139,7 +154,7 @@ void DescWb::write_frame(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_le
         pkt.cpl.ipsec_flags |= kCplTruncated;
         ++stats_.truncated;
     }
-    dma_write(buffer_addr, pkt.data.data(), len);
+    dma_write(buffer_addr, pkt.data.data(), len, DmaRequester::Writer);
     pkt.cpl.length = uint16_t(len);
     stats_.dma_bytes += len;
 }
@@ -210,15 +225,12 @@ void DescWb::write_batch(size_t count) {
         const size_t n = std::min<size_t>(count - written, cpl_size_ - first);  // up to the end of the ring
         const uint64_t first_addr = cpl_base_ + uint64_t(first) * Completion::kBytes;
         batch_buf_.resize(n * Completion::kBytes);
-        for (size_t i = 0; i < n; ++i) {
-            Completion& c = pending_[written + i].cpl;
-            c.done = false;
-            const std::array<uint8_t, Completion::kBytes> record = c.encode();
-            std::copy(record.begin(), record.end(), batch_buf_.begin() + std::ptrdiff_t(i * Completion::kBytes));
-        }
+        for (size_t i = 0; i < n; ++i)
+            encode_record_body(pending_[written + i].cpl, batch_buf_.data() + i * Completion::kBytes);
         tr_cpl_slot_.set(first);
         // The last record's done byte is left out of the body: it is only ever written as 1, last.
-        dma_write(first_addr, batch_buf_.data(), uint32_t(n * Completion::kBytes - 1));
+        dma_write(first_addr, batch_buf_.data(), uint32_t(n * Completion::kBytes - 1), DmaRequester::Batcher);
+        after_same_edge_requests();
         sc_time delay = sc_core::SC_ZERO_TIME;
         uint8_t done = 1;
         for (size_t i = 0; i < n; ++i)
@@ -237,25 +249,33 @@ void DescWb::write_batch(size_t count) {
     ++stats_.interrupts;
     // The MSI is a posted write too, ordered behind the done bytes: it reaches the host when the batch has
     // become visible, one bus latency after the done bytes left the link.
-    msi_due_ps_.push_back(link_free + uint64_t(timing_.bus_latency_ns * 1000.0));
+    msi_due_ps_.push_back(link_free + timing_.bus_latency_ps());
     msi_pending_.notify(sc_core::SC_ZERO_TIME);
     tr_irq_.pulse();
 }
 
 // A batch is written when it is full (wb_batch_max records) or when its oldest record has waited
-// wb_batch_timeout_ns, whichever comes first.
+// wb_batch_timeout_ns, whichever comes first. The records queue is a register: a record queued on an edge is
+// the batcher's from the next edge on, so the order of two processes on one edge changes nothing.
 void DescWb::completion_thread() {
-    const uint64_t timeout_ps = uint64_t(timing_.wb_batch_timeout_ns * 1000.0);
+    const uint64_t timeout_ps = timing_.wb_batch_timeout_ps();
     for (;;) {
-        while (pending_.empty()) sc_core::wait(record_queued_);
-        for (;;) {
-            const uint64_t due = timing_.edge_at_or_after(pending_.front().queued_ps + timeout_ps);
-            const uint64_t now = now_ps();
-            if (pending_.size() >= timing_.wb_batch_max || now >= due) break;
-            sc_core::wait(sc_time(double(due - now), SC_PS), record_queued_);
+        const uint64_t now = now_ps();
+        const size_t ready = records_queued_before(now);
+        if (!ready) {
+            sc_core::wait(record_queued_);
+            continue;
         }
-        write_batch(std::min<size_t>(pending_.size(), timing_.wb_batch_max));
+        const uint64_t due = timing_.edge_at_or_after(pending_.front().queued_ps + timeout_ps);
+        if (ready >= timing_.wb_batch_max || now >= due) write_batch(std::min<size_t>(ready, timing_.wb_batch_max));
+        else sc_core::wait(sc_time(double(due - now), SC_PS), record_queued_);
     }
+}
+
+size_t DescWb::records_queued_before(uint64_t ps) const {
+    size_t n = 0;
+    while (n < pending_.size() && pending_[n].queued_ps < ps) ++n;
+    return n;
 }
 
 void DescWb::msi_thread() {
@@ -283,7 +303,7 @@ void DescWb::run() {
         cpl_next_ = (cpl_next_ + 1) % cpl_size_;
         write_frame(*pkt, buffer_addr, buffer_len);
         pending_.push_back(PendingRecord{pkt->cpl, now_ps()});
-        record_queued_.notify(sc_core::SC_ZERO_TIME);
+        record_queued_.notify(sc_time(double(timing_.clock_ps()), SC_PS));  // the batcher's next edge
         pool_.release(pkt);
         tr_.done();
     }

@@ -37,6 +37,16 @@ struct DescWbStats {
     uint64_t batch_high_water = 0;       // most records in one writeback
 };
 
+// The ring registers as the driver programmed them (BAR0 0x000-0x0FF).
+struct RingRegs {
+    uint32_t rx_ctrl = 0;
+    uint64_t rx_base = 0, cpl_base = 0;
+    uint32_t rx_size = 0, rx_tail = 0, cpl_size = 0, cpl_head = 0;
+};
+
+// A completion record as written back: the body with its done byte clear (the done byte goes last).
+void encode_record_body(Completion& c, uint8_t* out);
+
 class DescWb : public sc_core::sc_module {
 public:
     sc_core::sc_port<sc_core::sc_fifo_in_if<RxPacket*>> in;
@@ -45,7 +55,12 @@ public:
     sc_core::sc_event irq;  // MSI to the driver: new completions are in the ring
     std::function<void(const Completion&)> on_completion;  // after its done byte is written
 
-    DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool);
+    // threads = false: only the registers (the fast mode moves the frames).
+    DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool, bool threads = true);
+    RingRegs ring_regs() const {
+        return RingRegs{rx_ctrl_, rx_base_, cpl_base_, rx_size_, rx_tail_, cpl_size_, cpl_head_};
+    }
+
     const DescWbStats& stats() const { return stats_; }
     void trace(Tracer& t);  // waveform signals (docs/waveforms.md)
 
@@ -57,6 +72,7 @@ private:
     void run();
     void prefetch_thread();
     void completion_thread();
+    size_t records_queued_before(uint64_t ps) const;
     void msi_thread();
     void reg_write(uint32_t offset, uint32_t value);
     uint32_t reg_read(uint32_t offset) const;
@@ -64,7 +80,9 @@ private:
     bool dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len);
     void dma_post(uint64_t addr, uint8_t* data, uint32_t len, sc_core::sc_time& delay);
     uint64_t wait_posted(const sc_core::sc_time& delay);
-    void dma_write(uint64_t addr, uint8_t* data, uint32_t len);
+    enum class DmaRequester { Writer, Batcher };
+    void dma_write(uint64_t addr, uint8_t* data, uint32_t len, DmaRequester who);
+    void after_same_edge_requests();
     void wait_for_resources();
     bool next_buffer(uint64_t& addr, uint32_t& len);
     void write_frame(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_len);

@@ -122,12 +122,12 @@ CamEntry make_cam_entry(const AddSa& sa, size_t slot, uint32_t handle) {
 
 DriverShim::DriverShim(sc_core::sc_module_name name, const TimingParams& timing, const DriverConfig& config,
                        HostMemory& memory, const sc_core::sc_event& irq, TransportModel& transport,
-                       std::vector<AddSa> initial_sas)
+                       std::vector<AddSa> initial_sas, bool isr_thread)
     : sc_module(name), mmio("mmio"), timing_(timing), config_(config), memory_(memory), irq_(irq),
       transport_(transport), initial_sas_(std::move(initial_sas)) {
     SC_HAS_PROCESS(DriverShim);
     SC_THREAD(init_thread);
-    SC_THREAD(isr_thread);
+    if (isr_thread) SC_THREAD(isr_thread);
 }
 
 void DriverShim::trace(Tracer& t) {
@@ -402,7 +402,7 @@ bool DriverShim::sa_delete_due(Bundle& b, const Completion& c) {
     return due;
 }
 
-void DriverShim::handle_completion(uint32_t slot) {
+void DriverShim::handle_completion(uint32_t slot, uint64_t at_ps) {
     uint8_t* record = memory_.at(cpl_ring_ + uint64_t(slot) * Completion::kBytes);
     const Completion c = Completion::decode(record);
     const uint64_t buffer = buffers_ + uint64_t(next_buffer_) * timing_.rx_buffer_bytes;
@@ -428,9 +428,24 @@ void DriverShim::handle_completion(uint32_t slot) {
     tr_frame_.set(ind.frame);
     tr_nbl_info_.set(ind.nbl_info);
     const StackVerdict verdict = transport_.on_indication(ind);
-    if (on_indication) on_indication(IndicationEvent{ind, c, verdict});
+    if (on_indication) on_indication(IndicationEvent{ind, c, verdict, at_ps});
     record[Completion::kBytes - 1] = 0;  // hand the slot back
     ++stats_.completions;
+}
+
+void DriverShim::count_interrupt() {
+    ++stats_.interrupts;
+    tr_irq_.pulse();
+}
+
+void DriverShim::handle_next_completion(uint64_t at_ps) {
+    handle_completion(cpl_head_, at_ps);
+    cpl_head_ = (cpl_head_ + 1) % cpl_size_;
+}
+
+RingGiveBack DriverShim::give_back(uint32_t handled) {
+    rx_tail_ = (rx_tail_ + handled) % rx_size_;
+    return RingGiveBack{cpl_head_, rx_tail_};
 }
 
 void DriverShim::isr_thread() {
@@ -442,23 +457,21 @@ void DriverShim::isr_thread() {
         if (!completion_ready()) {
             tr_isr_.set(0);
             sc_core::wait(irq_);
-            ++stats_.interrupts;
-            tr_irq_.pulse();
-            sc_core::wait(sc_time(timing_.host_irq_latency_ns * 1000.0, SC_PS));
+            count_interrupt();
+            sc_core::wait(sc_time(double(timing_.host_irq_latency_ps()), SC_PS));
         }
         tr_isr_.set(1);
         uint32_t handled = 0;
         while (completion_ready()) {
-            sc_core::wait(sc_time(timing_.host_per_packet_ns * 1000.0, SC_PS));
-            handle_completion(cpl_head_);
-            cpl_head_ = (cpl_head_ + 1) % cpl_size_;
+            sc_core::wait(sc_time(double(timing_.host_per_packet_ps()), SC_PS));
+            handle_next_completion(uint64_t(sc_core::sc_time_stamp().value()));
             ++handled;
         }
         if (!handled) continue;
         // Give the completion slots and the buffers back in one register write each.
-        mmio_write(reg::kCplRingHead, &cpl_head_, 1);
-        rx_tail_ = (rx_tail_ + handled) % rx_size_;
-        mmio_write(reg::kRxRingTail, &rx_tail_, 1);
+        const RingGiveBack regs = give_back(handled);
+        mmio_write(reg::kCplRingHead, &regs.cpl_head, 1);
+        mmio_write(reg::kRxRingTail, &regs.rx_tail, 1);
     }
 }
 

@@ -70,6 +70,12 @@ struct IndicationEvent {
     const Indication& ind;
     const Completion& cpl;
     StackVerdict verdict;
+    uint64_t at_ps;  // when the driver indicated it
+};
+
+// The ring registers the driver's handler writes after a run of completions.
+struct RingGiveBack {
+    uint32_t cpl_head = 0, rx_tail = 0;
 };
 
 class DriverShim : public sc_core::sc_module {
@@ -80,7 +86,15 @@ public:
 
     DriverShim(sc_core::sc_module_name name, const TimingParams& timing, const DriverConfig& config,
                HostMemory& memory, const sc_core::sc_event& irq, TransportModel& transport,
-               std::vector<AddSa> initial_sas);
+               std::vector<AddSa> initial_sas, bool isr_thread = true);
+
+    // The interrupt handler's steps, shared by its thread and the fast mode (which times them itself):
+    void count_interrupt();
+    // Indicates the completion at the ring head (its done byte must be set) at time at_ps; may block the
+    // calling thread when the stack deletes an SA.
+    void handle_next_completion(uint64_t at_ps);
+    // After `handled` completions: the completion ring head and the receive ring tail to write back.
+    RingGiveBack give_back(uint32_t handled);
 
     // OID handlers; they block the calling SC_THREAD for the MMIO they issue.
     std::vector<AddSaResult> oid_add_sa(const std::vector<AddSa>& list);  // ADD_SA (a linked list)
@@ -92,6 +106,9 @@ public:
     void schedule_oids(std::vector<OidEvent> events) { scheduled_ = std::move(events); }
     void run_scheduled_oids(uint32_t frame);
     bool has_scheduled_oids() const { return next_event_ < scheduled_.size(); }
+    uint32_t next_oid_frame() const {  // the frame the next scripted OID comes before, UINT32_MAX = none
+        return has_scheduled_oids() ? scheduled_[next_event_].before_frame : UINT32_MAX;
+    }
     const std::vector<OidLogEntry>& oid_log() const { return oid_log_; }
     uint32_t handle_of(const std::string& sa_name) const;  // 0 = not offloaded (now)
 
@@ -127,7 +144,7 @@ private:
     bool program_entry(uint32_t index, const CamEntry& entry);
     Bundle* bundle_of(uint64_t handle);  // nullptr unless handle names an SA offloaded now
     static uint32_t slot_of(uint32_t handle) { return (handle & ((1u << kHandleSlotBits) - 1)) - 1; }
-    void handle_completion(uint32_t slot);
+    void handle_completion(uint32_t slot, uint64_t at_ps);
     bool sa_delete_due(Bundle& b, const Completion& c);
     void link_pairs(const std::vector<AddSa>& list, const std::vector<AddSaResult>& results);
 

@@ -16,15 +16,21 @@ public:
     tlm_utils::simple_target_socket<HostMemory> dma;
 
     HostMemory(sc_core::sc_module_name name, uint64_t bytes);
-    uint8_t* at(uint64_t addr) { return bytes_.data() + addr; }
-    uint64_t size() const { return bytes_.size(); }
+    ~HostMemory() override;
+    HostMemory(const HostMemory&) = delete;
+    HostMemory& operator=(const HostMemory&) = delete;
+    uint8_t* at(uint64_t addr) { return bytes_ + addr; }
+    uint64_t size() const { return size_; }
     // Bump allocator for the driver's rings and buffers (never freed: they live for the whole run).
     uint64_t allocate(uint64_t bytes, uint64_t align = 64);
     uint64_t dma_errors() const { return dma_errors_; }
 
 private:
     void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
-    std::vector<uint8_t> bytes_;
+    // Anonymous memory, zero until written: a run touches only the parts it uses (the receive buffers are
+    // mostly unused past the frame), and huge pages keep the buffers' 16 KB stride from missing the TLB.
+    uint8_t* bytes_ = nullptr;
+    uint64_t size_ = 0;
     uint64_t next_free_ = 0x1000;  // address 0 stays unused so a zero DMA address is always an error
     uint64_t dma_errors_ = 0;
 };

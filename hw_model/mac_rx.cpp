@@ -31,10 +31,10 @@ uint32_t ethernet_fcs(const uint8_t* data, size_t len) {
 }
 
 MacRx::MacRx(sc_core::sc_module_name name, const TimingParams& timing, const MacConfig& config,
-             FrameSource& source, RxPacketPool& pool, const sc_core::sc_event& start)
+             FrameSource& source, RxPacketPool& pool, const sc_core::sc_event& start, bool threads)
     : sc_module(name), out("out"), timing_(timing), config_(config), source_(source), pool_(pool), start_(start) {
     SC_HAS_PROCESS(MacRx);
-    SC_THREAD(run);
+    if (threads) SC_THREAD(run);
 }
 
 void MacRx::trace(Tracer& t, const std::string& next_stage) {
@@ -46,16 +46,16 @@ void MacRx::trace(Tracer& t, const std::string& next_stage) {
     tr_out_.attach(t, next_stage);
 }
 
-bool MacRx::check(RxPacket& pkt, const WireFrame& wire, MacDrop& reason) {
-    if (wire.orig_len > wire.bytes.size()) {
+bool mac_check(const MacConfig& config, uint32_t orig_len, RxPacket& pkt, MacStats& stats, MacDrop& reason) {
+    if (orig_len > pkt.data.size()) {
         reason = MacDrop::CaptureTruncated;  // the capture lost bytes the NIC would have had: cannot model it
-        ++stats_.rx_capture_truncated;
+        ++stats.rx_capture_truncated;
         return false;
     }
-    if (config_.frames_have_fcs) {
-        if (pkt.data.size() < config_.min_frame_bytes + 4) {
+    if (config.frames_have_fcs) {
+        if (pkt.data.size() < config.min_frame_bytes + 4) {
             reason = MacDrop::Runt;
-            ++stats_.rx_runt;
+            ++stats.rx_runt;
             return false;
         }
         const size_t body = pkt.data.size() - 4;
@@ -63,39 +63,50 @@ bool MacRx::check(RxPacket& pkt, const WireFrame& wire, MacDrop& reason) {
         const uint32_t carried = uint32_t(f[0]) | uint32_t(f[1]) << 8 | uint32_t(f[2]) << 16 | uint32_t(f[3]) << 24;
         if (carried != ethernet_fcs(pkt.data.data(), body)) {
             reason = MacDrop::FcsError;
-            ++stats_.rx_fcs_errors;
+            ++stats.rx_fcs_errors;
             return false;
         }
         pkt.data.resize(body);
-    } else if (pkt.data.size() < config_.min_frame_bytes) {
-        ++stats_.rx_padded;  // the sender's NIC padded it on the wire; the capture shows it unpadded
+    } else if (pkt.data.size() < config.min_frame_bytes) {
+        ++stats.rx_padded;  // the sender's NIC padded it on the wire; the capture shows it unpadded
     }
-    if (pkt.data.size() > config_.max_frame_bytes) {
+    if (pkt.data.size() > config.max_frame_bytes) {
         reason = MacDrop::Oversize;
-        ++stats_.rx_oversize;
+        ++stats.rx_oversize;
         return false;
     }
     return true;
 }
 
+void mac_count_arrival(MacStats& stats, const RxPacket& pkt, size_t wire_bytes) {
+    ++stats.rx_frames;
+    stats.rx_bytes += wire_bytes;
+    if (stats.rx_frames == 1) stats.first_bit_ps = pkt.wire_start_ps;
+    stats.last_bit_ps = pkt.wire_end_ps;
+}
+
+void WirePacer::place(const WireFrame& wire, bool first, uint64_t now_ps, uint64_t& start_ps, uint64_t& end_ps) {
+    start_ps = std::max(wire_free_ps_, now_ps);
+    if (config_.pacing == Pacing::Capture) {
+        if (first) first_capture_ns_ = wire.ts_ns;
+        const uint64_t offset_ns = wire.ts_ns >= first_capture_ns_ ? wire.ts_ns - first_capture_ns_ : 0;
+        start_ps = std::max(start_ps, t0_ps_ + offset_ns * 1000);
+    }
+    const uint32_t on_wire = std::max<uint32_t>(uint32_t(wire.bytes.size()),
+                                                config_.frames_have_fcs ? 0 : config_.min_frame_bytes);
+    end_ps = start_ps + timing_.wire_time_ps(on_wire, config_.frames_have_fcs);
+    wire_free_ps_ = end_ps;
+}
+
 void MacRx::run() {
     sc_core::wait(start_);
-    const uint64_t t0_ps = uint64_t(sc_core::sc_time_stamp().value());
-    uint64_t wire_free_ps = t0_ps;
-    uint64_t first_capture_ns = 0;
+    WirePacer pacer(timing_, config_);
+    pacer.start(now_ps());
     RxPacket scratch;  // stands in for a frame that finds no context: it is dropped anyway
     while (source_.next(wire_)) {
         if (before_frame) before_frame(frame_index_ + 1);
-        uint64_t start_ps = std::max(wire_free_ps, uint64_t(sc_core::sc_time_stamp().value()));
-        if (config_.pacing == Pacing::Capture) {
-            if (frame_index_ == 0) first_capture_ns = wire_.ts_ns;
-            const uint64_t offset_ns = wire_.ts_ns >= first_capture_ns ? wire_.ts_ns - first_capture_ns : 0;
-            start_ps = std::max(start_ps, t0_ps + offset_ns * 1000);
-        }
-        const uint32_t on_wire = std::max<uint32_t>(uint32_t(wire_.bytes.size()),
-                                                    config_.frames_have_fcs ? 0 : config_.min_frame_bytes);
-        const uint64_t end_ps = start_ps + timing_.wire_time_ps(on_wire, config_.frames_have_fcs);
-        wire_free_ps = end_ps;
+        uint64_t start_ps = 0, end_ps = 0;
+        pacer.place(wire_, frame_index_ == 0, now_ps(), start_ps, end_ps);
         if (tr_busy_.on()) {  // on the wire from its first bit to its last
             tr_busy_.set_at(start_ps, 1);
             tr_frame_.set_at(start_ps, frame_index_ + 1);
@@ -120,13 +131,10 @@ void MacRx::run() {
 // The frame's last bit has arrived: check it, then queue it for the parser if the FIFO has room.
 void MacRx::receive(RxPacket& pkt, bool have_context) {
     passed_on_ = false;
-    ++stats_.rx_frames;
-    stats_.rx_bytes += wire_.bytes.size();
-    if (stats_.rx_frames == 1) stats_.first_bit_ps = pkt.wire_start_ps;
-    stats_.last_bit_ps = pkt.wire_end_ps;
+    mac_count_arrival(stats_, pkt, wire_.bytes.size());
     if (on_arrival) on_arrival(pkt);
     MacDrop reason;
-    if (!check(pkt, wire_, reason)) {
+    if (!mac_check(config_, wire_.orig_len, pkt, stats_, reason)) {
         tr_rx_error_.pulse();
         if (on_drop) on_drop(pkt, reason);
         return;
@@ -141,8 +149,7 @@ void MacRx::receive(RxPacket& pkt, bool have_context) {
     fifo_bytes_ += bytes;
     stats_.fifo_high_water_bytes = std::max(stats_.fifo_high_water_bytes, fifo_bytes_);
     pkt.cpl.timestamp_ps = pkt.wire_end_ps;
-    // The wire is not on the core clock: the frame is the MAC's from the next edge on.
-    pkt.ready_ps = timing_.edge_at_or_after(pkt.wire_end_ps) + timing_.cycles_ps(timing_.mac_latency_cycles);
+    pkt.ready_ps = timing_.mac_ready_ps(pkt.wire_end_ps);
     ++stats_.passed;
     out->nb_write(&pkt);
     passed_on_ = true;

@@ -49,6 +49,28 @@ struct MacStats {
 enum class MacDrop : uint8_t { Runt, Oversize, FcsError, CaptureTruncated, Missed };
 const char* mac_drop_name(MacDrop reason);
 
+// The MAC's checks of one frame as received in pkt.data (capture truncation: `orig_len` on the wire,
+// more than was captured; FCS, runt, oversize), counted in `stats`: false = dropped for `reason`. Strips a
+// checked FCS from pkt.data. Shared by every timing mode.
+bool mac_check(const MacConfig& config, uint32_t orig_len, RxPacket& pkt, MacStats& stats, MacDrop& reason);
+// Counts a frame whose last bit arrived (before its checks).
+void mac_count_arrival(MacStats& stats, const RxPacket& pkt, size_t wire_bytes);
+
+// Places frames on the wire, back to back at line rate or at the capture's timestamps, never before the
+// MAC's present time (it may have waited for OIDs before the frame). Shared by every timing mode.
+class WirePacer {
+public:
+    WirePacer(const TimingParams& timing, const MacConfig& config) : timing_(timing), config_(config) {}
+    void start(uint64_t t0_ps) { t0_ps_ = wire_free_ps_ = t0_ps; }
+    // First and last bit of the next frame; `first` says it is the input's first frame.
+    void place(const WireFrame& wire, bool first, uint64_t now_ps, uint64_t& start_ps, uint64_t& end_ps);
+
+private:
+    const TimingParams& timing_;
+    const MacConfig& config_;
+    uint64_t t0_ps_ = 0, wire_free_ps_ = 0, first_capture_ns_ = 0;
+};
+
 class MacRx : public sc_core::sc_module {
 public:
     sc_core::sc_port<sc_core::sc_fifo_out_if<RxPacket*>> out;
@@ -58,8 +80,9 @@ public:
     // may block: the wire stays idle until it returns.
     std::function<void(uint32_t frame)> before_frame;
 
+    // threads = false: the block only holds its configuration (the fast mode runs the frames).
     MacRx(sc_core::sc_module_name name, const TimingParams& timing, const MacConfig& config, FrameSource& source,
-          RxPacketPool& pool, const sc_core::sc_event& start);
+          RxPacketPool& pool, const sc_core::sc_event& start, bool threads = true);
     const MacStats& stats() const { return stats_; }
     void fifo_release(size_t bytes) {  // the parser took a frame out of the FIFO
         fifo_bytes_ -= bytes;
@@ -76,7 +99,6 @@ public:
 
 private:
     void run();
-    bool check(RxPacket& pkt, const WireFrame& wire, MacDrop& reason);
     void receive(RxPacket& pkt, bool have_context);
 
     const TimingParams& timing_;

@@ -21,6 +21,8 @@ uint64_t host_memory_bytes(const TimingParams& t) {
 
 }  // namespace
 
+const char* timing_mode_name(TimingMode mode) { return mode == TimingMode::Fast ? "fast" : "cycle"; }
+
 Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, FrameSource& source,
                      std::vector<AddSa> sas, RunOutput* output)
     : sc_module(name), config_(config),
@@ -36,11 +38,15 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
     cam_ = std::make_unique<SaCam>("sa_cam", config_.sa_cam_bundles);
     bus_ = std::make_unique<HostBus>("bus", t);
     memory_ = std::make_unique<HostMemory>("host_memory", host_memory_bytes(t));
-    wb_ = std::make_unique<DescWb>("desc_wb", t, *pool_);
+    const bool threads = config_.mode == TimingMode::Cycle;  // else FastPath moves the frames
+    wb_ = std::make_unique<DescWb>("desc_wb", t, *pool_, threads);
     driver_ = std::make_unique<DriverShim>("driver_shim", t, config_.driver, *memory_, wb_->irq, transport_,
-                                           std::move(sas));
-    mac_ = std::make_unique<MacRx>("mac_rx", t, config_.mac, source, *pool_, driver_->ready);
-    pipeline_ = std::make_unique<RxPipeline>("rx_pipeline", t, cam_->table(), *crypto_);
+                                           std::move(sas), threads);
+    mac_ = std::make_unique<MacRx>("mac_rx", t, config_.mac, source, *pool_, driver_->ready, threads);
+    pipeline_ = std::make_unique<RxPipeline>("rx_pipeline", t, cam_->table(), *crypto_, threads);
+    if (!threads)
+        fast_ = std::make_unique<FastPath>("fast_path", FastBlocks{t, config_.mac, source, cam_->table(), *crypto_,
+                                                                  *memory_, *driver_, *wb_, pool_size(t, config_.mac)});
 
     mac_->out(mac_to_parser_);
     pipeline_->in(mac_to_parser_);
@@ -52,7 +58,10 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
     bus_->wb_regs.bind(wb_->regs);
     bus_->cam_regs.bind(cam_->regs);
 
-    transport_.delete_sa = [this](uint32_t handle) { driver_->oid_delete_sa(handle); };
+    transport_.delete_sa = [this](uint32_t handle) {
+        if (fast_) fast_->sync_for_blocking_call();  // the MMIO starts at the indication's time
+        driver_->oid_delete_sa(handle);
+    };
     pipeline_->on_input_taken = [this](const RxPacket& pkt) { mac_->fifo_release(pkt.data.size()); };
     mac_->before_frame = [this](uint32_t frame) {
         if (driver_->has_scheduled_oids()) driver_->run_scheduled_oids(frame);
@@ -71,6 +80,16 @@ void Ov2System::connect_crypto_to_cam() {
 }
 
 void Ov2System::connect_observers(RunOutput* output) {
+    if (fast_) {
+        fast_->on_drop = [this, output](const RxPacket& pkt, MacDrop reason) {
+            ++frames_out_;
+            if (output) output->dropped(pkt, reason);
+        };
+        if (output) {
+            fast_->on_arrival = [output](const RxPacket& pkt) { output->frame_arrived(pkt); };
+            fast_->on_completion = [output](uint32_t frame, uint64_t at_ps) { output->completion_written(frame, at_ps); };
+        }
+    }
     mac_->on_drop = [this, output](const RxPacket& pkt, MacDrop reason) {
         ++frames_out_;
         if (output) output->dropped(pkt, reason);
@@ -87,6 +106,9 @@ void Ov2System::connect_observers(RunOutput* output) {
 std::string Ov2System::enable_trace(const std::string& file) {
     if (sc_core::sc_start_of_simulation_invoked())
         throw std::logic_error("enable_trace: only before the simulation starts");
+    if (fast_)
+        throw std::invalid_argument("--vcd: waveforms come from the cycle mode's threads; expected --mode cycle "
+                                    "(the default) with --vcd");
     tracer_ = std::make_unique<Tracer>(resolve_vcd_path(file), name(),
                                        uint64_t(config_.timing.clock_ps()));
     // Declared in pipeline order: the order of the groups in the GTKWave view.
@@ -101,9 +123,22 @@ std::string Ov2System::enable_trace(const std::string& file) {
 void Ov2System::run() {
     sc_core::sc_start();  // returns when no process has anything left to do
     if (tracer_) tracer_->close(now_ps(), mac_->stats().first_bit_ps);  // the view: from the first frame
-    if (frames_out_ != mac_->frames_seen())
-        throw std::logic_error("conservation violated: " + std::to_string(mac_->frames_seen()) +
+    if (frames_out_ != frames_seen())
+        throw std::logic_error("conservation violated: " + std::to_string(frames_seen()) +
                                " frames entered, " + std::to_string(frames_out_) + " left the system");
+}
+
+BusStats Ov2System::bus_stats() const {
+    BusStats s = bus_->stats();
+    if (!fast_) return s;
+    const BusStats& f = fast_->stats().bus;  // the DMA side and the handler's register writes
+    s.dma_writes += f.dma_writes;
+    s.dma_reads += f.dma_reads;
+    s.dma_bytes += f.dma_bytes;
+    s.dma_errors += f.dma_errors;
+    s.link_busy_ps += f.link_busy_ps;
+    s.mmio_writes += f.mmio_writes;
+    return s;
 }
 
 }  // namespace ov2

@@ -15,6 +15,7 @@
 #include "crypto_engine.h"
 #include "desc_wb.h"
 #include "driver_shim.h"
+#include "fast_path.h"
 #include "host_memory.h"
 #include "host_transport.h"
 #include "mac_rx.h"
@@ -27,7 +28,13 @@ namespace ov2 {
 
 class RunOutput;
 
+// cycle: the SystemC threads of every block (the reference); fast: one thread computing the same
+// timing arithmetically (hw_model/fast_path.h, docs/timing.md "Fast mode").
+enum class TimingMode { Cycle, Fast };
+const char* timing_mode_name(TimingMode mode);
+
 struct SimConfig {
+    TimingMode mode = TimingMode::Cycle;
     TimingParams timing;
     MacConfig mac;
     DriverConfig driver;
@@ -59,6 +66,14 @@ public:
     DriverShim& driver() { return *driver_; }
     TransportModel& transport() { return transport_; }
     uint64_t frames_out() const { return frames_out_; }
+    // What the run did, from whichever mode ran the frames.
+    bool fast() const { return fast_ != nullptr; }
+    uint32_t frames_seen() const { return fast_ ? fast_->frames_seen() : mac_->frames_seen(); }
+    const MacStats& mac_stats() const { return fast_ ? fast_->stats().mac : mac_->stats(); }
+    const RxPathStats& rx_stats() const { return fast_ ? fast_->stats().rx : pipeline_->stats(); }
+    const DescWbStats& wb_stats() const { return fast_ ? fast_->stats().wb : wb_->stats(); }
+    BusStats bus_stats() const;
+    uint64_t crypto_busy_ps() const { return fast_ ? fast_->stats().crypto_busy_ps : pipeline_->crypto_busy_ps(); }
 
 private:
     void connect_crypto_to_cam();
@@ -77,6 +92,7 @@ private:
     std::unique_ptr<HostBus> bus_;
     std::unique_ptr<HostMemory> memory_;
     std::unique_ptr<DriverShim> driver_;
+    std::unique_ptr<FastPath> fast_;
     std::unique_ptr<Tracer> tracer_;
     uint64_t frames_out_ = 0;
 };

@@ -219,14 +219,24 @@ uint32_t crypto_latency_cycles(const TimingParams& t, const CamEntry& e) {
     return aes_latency_cycles(t, e);  // CBC alone: the same AES round pipeline
 }
 
+uint64_t crypto_lane_busy_ps(const TimingParams& t, const CamEntry& e, size_t l3_bytes) {
+    return t.cycles_ps(crypto_busy_cycles(t, e, l3_bytes));
+}
+
+uint64_t crypto_result_latency_ps(const TimingParams& t, const CamEntry& e, bool next_crypto_done) {
+    const uint64_t latency = t.cycles_ps(crypto_latency_cycles(t, e));
+    return next_crypto_done ? latency + t.cycles_ps(t.cam_latency_cycles) + latency : latency;
+}
+
 // ---- SystemC stages -------------------------------------------------------------------------------------
 
 RxPipeline::RxPipeline(sc_core::sc_module_name name, const TimingParams& timing, SaCamTable& cam,
-                       CryptoEngine& crypto)
+                       CryptoEngine& crypto, bool threads)
     : sc_module(name), in("in"), out("out"), timing_(timing), cam_(cam), crypto_(crypto),
       parsed_("parsed", int(timing.stage_fifo_depth)), looked_up_("looked_up", int(timing.stage_fifo_depth)),
       lane_free_ps_(timing.crypto_lanes, 0) {
     SC_HAS_PROCESS(RxPipeline);
+    if (!threads) return;
     SC_THREAD(parser_stage);
     SC_THREAD(cam_stage);
     SC_THREAD(crypto_stage);
@@ -306,8 +316,7 @@ void RxPipeline::crypto_stage() {
             const CamEntry& e = cam_.entry(uint32_t(pkt->cam_index));
             auto lane = std::min_element(lane_free_ps_.begin(), lane_free_ps_.end());
             const uint64_t start = std::max(now_ps(), *lane);
-            const uint64_t busy = cycles_ps(crypto_busy_cycles(timing_, e, pkt->parse.l3_length));
-            uint64_t latency = cycles_ps(crypto_latency_cycles(timing_, e));
+            const uint64_t busy = crypto_lane_busy_ps(timing_, e, pkt->parse.l3_length);
             *lane = start + busy;
             crypto_busy_ps_ += busy;
             if (tr_crypto_.on()) {  // the lane holds the frame from start to start + busy
@@ -321,9 +330,7 @@ void RxPipeline::crypto_stage() {
             wait_until_ps(start);  // all lanes busy: the stage stalls, back-pressure builds up behind it
             if (tr_crypto_.on()) tr_crypto_.stall.set(0);
             process_ipsec(*pkt, cam_, crypto_, stats_);
-            if (pkt->cpl.ipsec_flags & kCplNextCryptoDone)  // second lookup and pass for the transport portion
-                latency += cycles_ps(timing_.cam_latency_cycles) + latency;
-            ready = start + busy + latency;
+            ready = start + busy + crypto_result_latency_ps(timing_, e, pkt->cpl.ipsec_flags & kCplNextCryptoDone);
         }
         if (pkt->cam_index >= 0) cam_.release(uint32_t(pkt->cam_index));
         // Completions leave in arrival order, as the lanes' results are reordered before writeback.

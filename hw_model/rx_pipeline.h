@@ -41,13 +41,19 @@ void process_ipsec(RxPacket& pkt, SaCamTable& cam, CryptoEngine& crypto, RxPathS
 // Cycles the crypto lanes are busy with a packet of `bytes` under the entry's algorithms.
 uint32_t crypto_busy_cycles(const TimingParams& t, const CamEntry& e, size_t bytes);
 uint32_t crypto_latency_cycles(const TimingParams& t, const CamEntry& e);
+// The same in ps: a lane's busy time, and the latency of the result after it (with the transport portion's
+// second lookup and pass when next_crypto_done).
+uint64_t crypto_lane_busy_ps(const TimingParams& t, const CamEntry& e, size_t l3_bytes);
+uint64_t crypto_result_latency_ps(const TimingParams& t, const CamEntry& e, bool next_crypto_done);
 
 class RxPipeline : public sc_core::sc_module {
 public:
     sc_core::sc_port<sc_core::sc_fifo_in_if<RxPacket*>> in;    // from the MAC
     sc_core::sc_port<sc_core::sc_fifo_out_if<RxPacket*>> out;  // to descriptor writeback
 
-    RxPipeline(sc_core::sc_module_name name, const TimingParams& timing, SaCamTable& cam, CryptoEngine& crypto);
+    // threads = false: no stage runs (the fast mode computes them).
+    RxPipeline(sc_core::sc_module_name name, const TimingParams& timing, SaCamTable& cam, CryptoEngine& crypto,
+               bool threads = true);
     const RxPathStats& stats() const { return stats_; }
     std::function<void(const RxPacket&)> on_input_taken;  // the parser took a frame out of the MAC's FIFO
     uint64_t crypto_busy_ps() const { return crypto_busy_ps_; }

@@ -57,6 +57,21 @@ struct TimingParams {
     uint64_t cycles_ps(uint64_t cycles) const { return cycles * clock_ps(); }
     // The first core clock edge at or after `ps`.
     uint64_t edge_at_or_after(uint64_t ps) const { return (ps + clock_ps() - 1) / clock_ps() * clock_ps(); }
+    // The time conversions every timing mode uses, each in one place so that a rounding rule changes once.
+    // Device-to-host link time of `bytes` (truncates).
+    uint64_t bus_transfer_ps(uint64_t bytes) const { return uint64_t(double(bytes) * 8.0 * 1000.0 / bus_bandwidth_gbps); }
+    uint64_t bus_latency_ps() const { return uint64_t(bus_latency_ns * 1000.0); }                // truncates
+    uint64_t wb_batch_timeout_ps() const { return uint64_t(wb_batch_timeout_ns * 1000.0); }      // truncates
+    // Host-side delays are SystemC waits of sc_time(ns * 1000, SC_PS), which round to the nearest ps.
+    static uint64_t host_ns_to_ps(double ns) { return uint64_t(ns * 1000.0 + 0.5); }
+    uint64_t host_irq_latency_ps() const { return host_ns_to_ps(host_irq_latency_ns); }
+    uint64_t host_per_packet_ps() const { return host_ns_to_ps(host_per_packet_ns); }
+    uint64_t mmio_latency_ps() const { return host_ns_to_ps(mmio_latency_ns); }
+    // Last bit on the wire to the frame available to the parser: the wire is not on the core clock, the
+    // frame is the MAC's from the next edge on.
+    uint64_t mac_ready_ps(uint64_t wire_end_ps) const {
+        return edge_at_or_after(wire_end_ps) + cycles_ps(mac_latency_cycles);
+    }
     // Time the wire needs for a frame of `bytes` (without FCS) at line rate, in picoseconds.
     uint64_t wire_time_ps(uint32_t bytes, bool has_fcs) const;
 

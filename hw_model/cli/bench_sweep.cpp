@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "input_error.h"
+#include "sim_config.h"
 
 namespace ov2 {
 
@@ -18,21 +19,28 @@ using nlohmann::json;
 
 namespace {
 
-MeasureOptions gcm128(uint32_t payload, uint32_t frames, bool botan) {
+MeasureOptions gcm128(uint32_t payload, uint32_t frames, const char* mode) {
     MeasureOptions o;
     o.traffic.algorithm = "aes-gcm-128";
     o.traffic.payload_bytes = payload;
     o.traffic.frames = frames;
-    o.botan_only = botan;
+    o.botan_only = std::string(mode) == "botan";
+    if (!o.botan_only) o.mode = mode;
     return o;
 }
 
-void print_case(const char* name, const json& model, const json& botan, double target) {
-    const double ratio = model["frames_per_second"].get<double>() / botan["frames_per_second"].get<double>();
-    std::cout << fmt::format("  {:<24}{:>9}{:>13.0f}{:>13.0f}{:>8.2f} (target {:.1f}){:>13.0f}{:>9.1f}\n", name,
-                             model["frames"].get<uint64_t>(), model["frames_per_second"].get<double>(),
-                             botan["frames_per_second"].get<double>(), ratio, target,
-                             model["cycles_per_second"].get<double>(), model["peak_rss_kb"].get<double>() / 1024);
+double fps(const json& r) { return r["frames_per_second"].get<double>(); }
+
+// One payload size: Botan alone, the fast mode against it (the ratio the issue sets a target for), and
+// the cycle mode's speed in frames and simulated cycles per second.
+void bench_case(const char* name, uint32_t payload, uint32_t frames, double target, json& cycle_out) {
+    const json botan = measure_child(gcm128(payload, frames, "botan"));
+    const json fast = measure_child(gcm128(payload, frames, "fast"));
+    const json cycle = measure_child(gcm128(payload, frames, "cycle"));
+    std::cout << fmt::format("  {:<16}{:>9}{:>13.0f}{:>13.0f}{:>8.2f} (target {:.1f}){:>13.0f}{:>13.0f}{:>9.1f}\n",
+                             name, frames, fps(botan), fps(fast), fps(fast) / fps(botan), target, fps(cycle),
+                             cycle["cycles_per_second"].get<double>(), cycle["peak_rss_kb"].get<double>() / 1024);
+    cycle_out = cycle;
 }
 
 std::vector<std::string> split_values(const std::string& text) {
@@ -58,6 +66,7 @@ MeasureOptions point(const SweepOptions& s, const std::string& value) {
     MeasureOptions o;
     o.traffic = s.traffic;
     o.settings = s.settings;
+    o.mode = s.mode;
     if (s.param == "payload_bytes") o.traffic.payload_bytes = to_u32(s.param, value);
     else if (s.param == "sas") o.traffic.sas = to_u32(s.param, value);
     else if (s.param == "offered_gbps") o.traffic.offered_gbps = std::stod(value);
@@ -99,18 +108,16 @@ void write_plots(const std::filesystem::path& dir, const SweepOptions& s) {
 
 int run_bench(const BenchOptions& b) {
     std::cout << "ov2sim bench: AES-GCM-128 ESP, transport, IPv4, one SA; each case in its own process\n"
-              << "  model = the SystemC model (the only timing mode so far: event-driven threads)\n"
-              << fmt::format("  {:<24}{:>9}{:>13}{:>13}{:>22}{:>13}{:>9}\n", "case", "frames", "model fr/s",
-                             "Botan fr/s", "model/Botan", "cycles/s", "RSS MB");
-    const uint32_t small = b.frames_small, large = b.frames_large;
-    const json m64 = measure_child(gcm128(64, small, false)), b64 = measure_child(gcm128(64, small, true));
-    print_case("64 B payload", m64, b64, 0.5);
-    const json m1500 = measure_child(gcm128(1500, large, false)), b1500 = measure_child(gcm128(1500, large, true));
-    print_case("1500 B payload", m1500, b1500, 0.8);
-    std::cout << fmt::format("  cycle rate target: 2000000 simulated cycles/s (model at 64 B: {:.0f})\n",
-                             m64["cycles_per_second"].get<double>());
+              << "  fast = --mode fast (one thread, timing computed), cycle = --mode cycle (SystemC threads)\n"
+              << fmt::format("  {:<16}{:>9}{:>13}{:>13}{:>22}{:>13}{:>13}{:>9}\n", "case", "frames", "Botan fr/s",
+                             "fast fr/s", "fast/Botan", "cycle fr/s", "cycle cyc/s", "RSS MB");
+    json c64, c1500;
+    bench_case("64 B payload", 64, b.frames_small, 0.5, c64);
+    bench_case("1500 B payload", 1500, b.frames_large, 0.8, c1500);
+    std::cout << fmt::format("  cycle mode rate target: 2000000 simulated cycles/s (at 64 B: {:.0f}, at 1500 B: {:.0f})\n",
+                             c64["cycles_per_second"].get<double>(), c1500["cycles_per_second"].get<double>());
     if (b.memory_check) {
-        const json r100k = measure_child(gcm128(64, 100000, false)), r1m = measure_child(gcm128(64, 1000000, false));
+        const json r100k = measure_child(gcm128(64, 100000, "cycle")), r1m = measure_child(gcm128(64, 1000000, "cycle"));
         const double a = r100k["peak_rss_kb"].get<double>() / 1024, z = r1m["peak_rss_kb"].get<double>() / 1024;
         std::cout << fmt::format("  peak memory, 64 B payload: 100k frames {:.1f} MB, 1M frames {:.1f} MB ({})\n", a,
                                  z, z <= a * 1.1 + 1 ? "flat" : "GROWS");
@@ -121,6 +128,8 @@ int run_bench(const BenchOptions& b) {
 int run_sweep(const SweepOptions& s) {
     const std::vector<std::string> values = split_values(s.values);
     if (values.empty()) throw InputError("--values", "", "no values", "a comma-separated list, e.g. 64,256,1500");
+    SimConfig checked;
+    apply_option("--mode", "mode", s.mode, checked);  // before any child runs
     std::filesystem::create_directories(s.out);
     const std::filesystem::path dir(s.out);
     std::ofstream csv(dir / "sweep.csv");

@@ -16,6 +16,7 @@ struct BenchOptions {
 };
 
 struct SweepOptions {
+    std::string mode = "cycle";  // --mode cycle|fast for every point
     std::string param;   // payload_bytes, sas, offered_gbps, or any --set name (crypto_lanes, core_clock_mhz...)
     std::string values;  // comma-separated
     TrafficSpec traffic;

@@ -103,12 +103,13 @@ json measure_here(const MeasureOptions& options) {
     SimConfig config;
     config.mac.pacing = spec.offered_gbps > 0 ? Pacing::Capture : Pacing::LineRate;
     for (const std::string& s : options.settings) apply_setting(s, config);
+    apply_option("--mode", "mode", options.mode, config);
     RunOutput out{RunOutput::CountsOnly{}};
     Ov2System sys("ov2", config, gen, gen.sas(), &out);
     sys.run();
     const double wall = seconds_since(t0);
     const RunCounts& c = out.counts();
-    const MacStats& mac = sys.mac().stats();
+    const MacStats& mac = sys.mac_stats();
     const uint64_t span_ps = std::max<uint64_t>(c.last_indication_ps, 1) - std::min(mac.first_bit_ps, c.last_indication_ps);
     const uint64_t wire_span_ps = std::max<uint64_t>(mac.last_bit_ps - mac.first_bit_ps, 1);
     // The traffic's span, from the first frame's first bit: the driver's set-up before it (1024 SAs over MMIO
@@ -116,6 +117,7 @@ json measure_here(const MeasureOptions& options) {
     const double sim_ps = double(std::max(c.last_indication_ps, mac.last_bit_ps) - mac.first_bit_ps);
     const double lanes_ps = double(config.timing.crypto_lanes) * sim_ps;
     r["mode"] = "model";
+    r["timing_mode"] = timing_mode_name(config.mode);
     r["settings"] = options.settings;
     r["wall_seconds"] = wall;
     r["frames_per_second"] = double(spec.frames) / wall;
@@ -134,8 +136,8 @@ json measure_here(const MeasureOptions& options) {
     r["completion_latency_p50_ns"] = c.completion_latency_percentile_ns(0.50);
     r["completion_latency_p99_ns"] = c.completion_latency_percentile_ns(0.99);
     r["completion_latency_max_ns"] = double(c.completion_latency_max_ps) / 1000;
-    r["crypto_utilisation"] = lanes_ps > 0 ? double(sys.pipeline().crypto_busy_ps()) / lanes_ps : 0.0;
-    r["bus_utilisation"] = sim_ps > 0 ? double(sys.bus().stats().link_busy_ps) / sim_ps : 0.0;
+    r["crypto_utilisation"] = lanes_ps > 0 ? double(sys.crypto_busy_ps()) / lanes_ps : 0.0;
+    r["bus_utilisation"] = sim_ps > 0 ? double(sys.bus_stats().link_busy_ps) / sim_ps : 0.0;
     r["mac_fifo_high_water_bytes"] = mac.fifo_high_water_bytes;
     r["peak_rss_kb"] = peak_rss_kb();
     return r;
@@ -152,6 +154,7 @@ std::vector<std::string> measure_arguments(const MeasureOptions& o) {
         args.push_back(s);
     }
     if (o.botan_only) args.push_back("--botan-only");
+    else args.insert(args.end(), {"--mode", o.mode});
     return args;
 }
 

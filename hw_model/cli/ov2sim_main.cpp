@@ -57,7 +57,7 @@ private:
 };
 
 struct RunOptions {
-    std::string pcap, sa, out, config, pacing, oids;
+    std::string pcap, sa, out, config, pacing, oids, mode;
     std::vector<std::string> settings;
     bool fcs = false, no_offload = false, quiet = false;
     std::string vcd;  // --vcd: waveform file (docs/waveforms.md)
@@ -69,6 +69,7 @@ int run_command(const RunOptions& opt) {
     if (opt.fcs) config.mac.frames_have_fcs = true;
     if (opt.no_offload) config.driver.offload_enabled = false;
     if (!opt.pacing.empty()) ov2::apply_option("--pacing", "mac.pacing", opt.pacing, config);
+    if (!opt.mode.empty()) ov2::apply_option("--mode", "mode", opt.mode, config);
     for (const std::string& s : opt.settings) ov2::apply_setting(s, config);
 
     std::vector<ov2::AddSa> sas = ov2::load_sa_file(opt.sa);
@@ -109,7 +110,7 @@ int run_command(const RunOptions& opt) {
     ov2::write_stats_json(opt.out + "/stats.json", ov2::make_stats_json(sys, output, info));
     if (!opt.quiet) std::cout << ov2::format_summary(sys, output, info);
     if (!source.error().empty()) {
-        const uint64_t before = sys.mac().frames_seen();
+        const uint64_t before = sys.frames_seen();
         std::cerr << "ov2sim: error: " << source.error() << " (" << (before == 1 ? "the frame" : "the " + std::to_string(before) + " frames")
                   << " before it " << (before == 1 ? "was" : "were") << " simulated and written)\n";
         return kExitBadInput;
@@ -152,6 +153,7 @@ int sc_main(int argc, char** argv) {
     run->add_option("--set", opt.settings, "NAME=VALUE override, e.g. core_clock_mhz=250 or caps.ipv4_options=false");
     run->add_option("--oids", opt.oids, "JSON script of ADD_SA/DELETE_SA/UPDATE_SA OIDs issued before given frames");
     run->add_option("--pacing", opt.pacing, "line (back to back at line rate, default) or capture (pcap timestamps)");
+    run->add_option("--mode", opt.mode, "cycle (SystemC threads per block, default) or fast (one thread, same timing arithmetic)");
     run->add_option("--vcd", opt.vcd, "write a VCD of the pipeline to FILE (traces/FILE when FILE has no directory) and FILE.gtkw for GTKWave");
     run->add_flag("--fcs", opt.fcs, "frames in the capture end with their FCS: check and strip it");
     run->add_flag("--no-offload", opt.no_offload, "IPsec offload not enabled: every frame indicated unprocessed");
@@ -170,10 +172,12 @@ int sc_main(int argc, char** argv) {
     sweep->add_option("--values", sweep_opt.values, "comma-separated values")->required();
     sweep->add_option("--out", sweep_opt.out, "output directory (sweep.csv, sweep.json, *.png)");
     add_traffic_options(*sweep, sweep_opt.traffic, sweep_opt.settings);
+    sweep->add_option("--mode", sweep_opt.mode, "cycle (default) or fast, for every point");
 
     ov2::MeasureOptions measure_opt;
     CLI::App* measure = app.add_subcommand("measure", "one configuration on synthetic traffic, as one JSON line");
     add_traffic_options(*measure, measure_opt.traffic, measure_opt.settings);
+    measure->add_option("--mode", measure_opt.mode, "cycle (default) or fast");
     measure->add_flag("--botan-only", measure_opt.botan_only, "decrypt and verify with Botan alone, no model");
     try {
         app.parse(argc, argv);

@@ -12,10 +12,10 @@
 namespace ov2 {
 
 namespace {
-void bump(std::map<std::string, uint64_t, std::less<>>& counts, const char* key) {
+uint64_t& counter(std::map<std::string, uint64_t, std::less<>>& counts, const char* key) {
     auto it = counts.find(key);
     if (it == counts.end()) it = counts.emplace(key, 0).first;
-    ++it->second;
+    return it->second;
 }
 
 constexpr size_t kTimeSlots = 1 << 16;  // more than the frames that can be in flight at once
@@ -53,6 +53,19 @@ double RunCounts::percentile_ns(const std::vector<uint64_t>& latency_bins, doubl
     return std::pow(1.01, double(kLatencyBins));
 }
 
+// Names come from static tables: the same pointer finds its counter without comparing strings (map nodes
+// never move).
+void RunOutput::bump(std::map<std::string, uint64_t, std::less<>>& counts, const char* key) {
+    for (const BumpCache& c : bump_cache_)
+        if (c.key == key && c.counts == &counts) {
+            ++*c.value;
+            return;
+        }
+    uint64_t& value = counter(counts, key);
+    bump_cache_.push_back(BumpCache{&counts, key, &value});
+    ++value;
+}
+
 RunOutput::~RunOutput() {
     if (oob_) std::fclose(oob_);
 }
@@ -73,7 +86,8 @@ void RunOutput::maybe_report_progress(uint32_t frame) {
 }
 
 void RunOutput::completion_written(const RxPacket& pkt) { completion_written(pkt.frame); }
-void RunOutput::completion_written(uint32_t frame) { times(frame).completion_ps = now_ps(); }
+void RunOutput::completion_written(uint32_t frame) { completion_written(frame, now_ps()); }
+void RunOutput::completion_written(uint32_t frame, uint64_t at_ps) { times(frame).completion_ps = at_ps; }
 
 void RunOutput::finish_line() {
     if (oob_) std::fwrite(line_.data(), 1, line_.size(), oob_);
@@ -103,7 +117,7 @@ void RunOutput::dropped(const RxPacket& pkt, MacDrop reason) {
 void RunOutput::indicated(const IndicationEvent& ev) {
     const Indication& ind = ev.ind;
     const FrameTimes& t = times(ind.frame);
-    const uint64_t now = now_ps();
+    const uint64_t now = ev.at_ps;
     const bool delete_req = ind.nbl_info & 1, done = ind.nbl_info & 2, next = ind.nbl_info & 4;
     const auto status = CryptoStatus(ind.nbl_info >> 16);
     const bool header_set = ind.header_info >> 16 & 1;

@@ -54,9 +54,10 @@ public:
 
     void frame_arrived(const RxPacket& pkt);
     void completion_written(const RxPacket& pkt);
-    void completion_written(uint32_t frame);  // the done byte of the frame's completion was written
+    void completion_written(uint32_t frame);  // the done byte of the frame's completion was written (now)
+    void completion_written(uint32_t frame, uint64_t at_ps);  // ... at at_ps (timing modes ahead of SystemC)
     void dropped(const RxPacket& pkt, MacDrop reason);
-    void indicated(const IndicationEvent& ev);
+    void indicated(const IndicationEvent& ev);  // at ev.at_ps
     void close();  // flushes both files; throws InputError on a write error
     // A progress line on stderr every two seconds of wall time (for long runs on a terminal).
     void enable_progress() { progress_ = true; progress_start_ = std::chrono::steady_clock::now(); }
@@ -70,6 +71,13 @@ private:
         uint64_t wire_start_ps = 0, wire_end_ps = 0, completion_ps = 0;
     };
     void maybe_report_progress(uint32_t frame);
+    void bump(std::map<std::string, uint64_t, std::less<>>& counts, const char* key);
+    struct BumpCache {
+        const std::map<std::string, uint64_t, std::less<>>* counts;
+        const char* key;
+        uint64_t* value;
+    };
+    std::vector<BumpCache> bump_cache_;
     FrameTimes& times(uint32_t frame) { return times_[frame % times_.size()]; }
     void finish_line();
 

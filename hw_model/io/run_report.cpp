@@ -50,11 +50,11 @@ json oid_log(Ov2System& sys) {
 }  // namespace
 
 json make_stats_json(Ov2System& sys, const RunOutput& out, const RunInfo& info) {
-    const MacStats& mac = sys.mac().stats();
-    const RxPathStats& rx = sys.pipeline().stats();
+    const MacStats& mac = sys.mac_stats();
+    const RxPathStats& rx = sys.rx_stats();
     const SaCamStats& cam = sys.cam().table().stats();
-    const DescWbStats& wb = sys.wb().stats();
-    const BusStats& bus = sys.bus().stats();
+    const DescWbStats& wb = sys.wb_stats();
+    const BusStats bus = sys.bus_stats();
     const DriverStats& drv = sys.driver().stats();
     const TransportStats& tp = sys.transport().stats();
     const RunCounts& c = out.counts();
@@ -68,7 +68,7 @@ json make_stats_json(Ov2System& sys, const RunOutput& out, const RunInfo& info) 
     for (size_t s = 0; s < rx.status.size(); ++s) status[crypto_status_name(CryptoStatus(s))] = rx.status[s];
 
     return json{
-        {"run", {{"pcap", info.pcap_path}, {"sa_file", info.sa_path}, {"frames_in", sys.mac().frames_seen()},
+        {"run", {{"mode", timing_mode_name(sys.config().mode)}, {"pcap", info.pcap_path}, {"sa_file", info.sa_path}, {"frames_in", sys.frames_seen()},
                  {"oob_lines", c.lines}, {"indicated", c.indicated}, {"dropped", c.dropped},
                  {"simulated_us", ps_to_us(sim_ps)}, {"wall_seconds", info.wall_seconds},
                  {"frames_per_wall_second", info.wall_seconds > 0 ? double(c.lines) / info.wall_seconds : 0.0},
@@ -90,7 +90,7 @@ json make_stats_json(Ov2System& sys, const RunOutput& out, const RunInfo& info) 
         {"crypto", {{"crypto_done", rx.crypto_done}, {"next_crypto_done", rx.next_crypto_done},
                     {"portions", rx.portions}, {"inner_lookups", rx.inner_lookups},
                     {"inner_misses", rx.inner_misses}, {"status", status}, {"not_processed", unprocessed},
-                    {"lane_busy_us", ps_to_us(sys.pipeline().crypto_busy_ps())}}},
+                    {"lane_busy_us", ps_to_us(sys.crypto_busy_ps())}}},
         {"desc_wb", {{"completions", wb.completions}, {"dma_bytes", wb.dma_bytes}, {"truncated", wb.truncated},
                      {"dma_errors", wb.dma_errors}, {"stalled_no_buffer_us", ps_to_us(wb.stalled_no_buffer_ps)},
                      {"stalled_cpl_full_us", ps_to_us(wb.stalled_cpl_full_ps)}, {"interrupts", wb.interrupts},
@@ -126,7 +126,7 @@ std::string format_summary(Ov2System& sys, const RunOutput& out, const RunInfo& 
     const RunCounts& c = out.counts();
     const DriverStats& drv = sys.driver().stats();
     std::string s;
-    s += fmt::format("ov2sim: {} frames from {}; {} SAs offloaded, {} refused\n", sys.mac().frames_seen(),
+    s += fmt::format("ov2sim: {} frames from {}; {} SAs offloaded, {} refused\n", sys.frames_seen(),
                      info.pcap_path, drv.sa_offloaded, drv.sa_refused);
     s += fmt::format("  {:<34}{:>10}\n", "indicated", c.indicated);
     s += fmt::format("  {:<34}{:>10}\n", "dropped before indication", c.dropped);
@@ -141,7 +141,7 @@ std::string format_summary(Ov2System& sys, const RunOutput& out, const RunInfo& 
         if (reason != "processed") s += fmt::format("    {:<32}{:>10}\n", reason, n);
     s += "  stack verdicts\n";
     for (const auto& [verdict, n] : c.verdicts) s += fmt::format("    {:<32}{:>10}\n", verdict, n);
-    const double sim_us = double(std::max<uint64_t>(c.last_indication_ps, sys.mac().stats().last_bit_ps)) / 1e6;
+    const double sim_us = double(std::max<uint64_t>(c.last_indication_ps, sys.mac_stats().last_bit_ps)) / 1e6;
     s += fmt::format("  simulated {:.3f} us, latency wire->indication mean {:.0f} ns max {:.0f} ns\n", sim_us,
                      c.latency_count ? double(c.latency_sum_ps) / c.latency_count / 1000 : 0.0,
                      double(c.latency_max_ps) / 1000);

@@ -88,6 +88,12 @@ void set_one(const std::string& where, const std::string& field, const std::stri
              SimConfig& c) {
     if (name.rfind("caps.", 0) == 0) return set_cap(where, field, name.substr(5), value, c.driver.caps);
     if (name.rfind("mac.", 0) == 0) return set_mac(where, field, name.substr(4), value, c.mac);
+    if (name == "mode") {
+        if (value == "cycle") c.mode = TimingMode::Cycle;
+        else if (value == "fast") c.mode = TimingMode::Fast;
+        else throw InputError(where, field, "'" + value + "'", "cycle or fast");
+        return;
+    }
     if (name == "offload_enabled") {
         c.driver.offload_enabled = parse_bool(where, field, value);
         return;
@@ -147,10 +153,11 @@ void load_sim_config(const std::string& path, SimConfig& config) {
             const std::string prefix = key == "timing" ? "" : key + ".";
             for (auto& [name, v] : value.items())
                 set_one(path, "/" + key + "/" + name, prefix + name, scalar_text(v), config);
-        } else if (key == "offload_enabled" || key == "sa_cam_bundles") {
+        } else if (key == "offload_enabled" || key == "sa_cam_bundles" || key == "mode") {
             set_one(path, "/" + key, key, scalar_text(value), config);
         } else {
-            throw InputError(path, "/" + key, "unknown key", "timing, mac, caps, offload_enabled or sa_cam_bundles");
+            throw InputError(path, "/" + key, "unknown key",
+                             "timing, mac, caps, offload_enabled, sa_cam_bundles or mode");
         }
     }
 }

@@ -572,6 +572,22 @@ TEST(ErrorsOptions, BadPacing) {
     expect_error(run(dir, "--pacing fast"), {"--pacing", "'fast'", "line or capture"});
 }
 
+TEST(ErrorsOptions, BadMode) {
+    const std::string dir = setup();
+    expect_error(run(dir, "--mode turbo"), {"--mode", "'turbo'", "cycle or fast"});
+}
+
+TEST(ErrorsOptions, BadModeInConfig) {
+    const std::string dir = setup();
+    write(dir + "/config.json", "{\"mode\": \"turbo\"}\n");
+    expect_error(run(dir, "--config config.json"), {"config.json", "/mode", "'turbo'", "cycle or fast"});
+}
+
+TEST(ErrorsOptions, VcdInFastMode) {
+    const std::string dir = setup();
+    expect_error(run(dir, "--mode fast --vcd w.vcd"), {"--vcd", "--mode cycle"});
+}
+
 TEST(ErrorsOptions, SaCamBundlesOutOfRange) {
     const std::string dir = setup();
     expect_error(run(dir, "--set sa_cam_bundles=5000"), {"--set", "sa_cam_bundles", "5000", "1 to 2048"});
