@@ -41,7 +41,21 @@ module sa_cam #(
     // on_entry_changed: the crypto key schedule follows the table. No back-pressure.
     output logic         upd_valid,
     output logic [11:0]  upd_index,
-    output logic [3:0]   upd_op
+    output logic [3:0]   upd_op,
+    // Hold port (SaCamTable::hold/release): a frame in flight holds the bundle (index / 2) of the entry it
+    // matched from its lookup until crypto is done with it. One hold and one release a cycle, no
+    // back-pressure; a release of a bundle nobody holds is ignored. A hold and a release of the same bundle
+    // on one edge leave its count as it was (the hold counts first).
+    input  logic         hold_valid,
+    input  logic [11:0]  hold_index,
+    input  logic         rel_valid,
+    input  logic [11:0]  rel_index,
+    // One-cycle pulse after the last release of a bundle cleared its retiring entries (an invalidate of a
+    // held entry is deferred to then): bit i of clr_mask for entry 2 * clr_bundle + i. The model's
+    // on_entry_changed(.., invalidate) of the deferred clear.
+    output logic         clr_valid,
+    output logic [10:0]  clr_bundle,
+    output logic [1:0]   clr_mask
 );
     localparam int ENTRIES = 2 * BUNDLES;
     localparam int DATA_WORDS = 48;  // reg::kSaDataWords
@@ -51,6 +65,8 @@ module sa_cam #(
     localparam logic [11:0] A_UDP = 12'h110, A_CMD = 12'h120, A_STATUS = 12'h124, A_CAPACITY = 12'h128;
     localparam logic [11:0] A_DATA0 = 12'h200, A_DATA_END = 12'h2C0;  // 48 words
     localparam logic [3:0] OP_WRITE = 4'd1, OP_INVALIDATE = 4'd2, OP_SEQ_HI = 4'd3, OP_READ = 4'd4;
+    localparam logic [31:0] STATUS_FAIL = 32'd1, STATUS_BUSY = 32'd2;  // reg::kSaStatusBusy
+    localparam int HOLD_BITS = 8;  // up to 255 frames in flight per bundle: the pipeline holds far fewer
 
     // The fields of a CamEntry the device keeps (pack_cam_entry words 0..11).
     typedef struct packed {
@@ -75,6 +91,8 @@ module sa_cam #(
     entry_t                mem[ENTRIES];
     logic [ENTRIES-1:0]    written;
     logic [ENTRIES-1:0]    live;
+    logic [ENTRIES-1:0]    retiring;  // invalidated while held: unlinked, cleared at the last release
+    logic [BUNDLES-1:0][HOLD_BITS-1:0] holds;  // packed: reset in one assignment
     logic [31:0]           staging[DATA_WORDS];
     logic [31:0]           ctrl, caps, auth_mask, enc_mask, udp_esp_mask, status;
 
@@ -108,10 +126,50 @@ module sa_cam #(
         return e;
     endfunction
 
+    // ---- hold port ------------------------------------------------------------------------------------
+    // This edge's hold and release act before its register command: the command sees the hold count after
+    // them, and a bundle whose last release is on this edge as already cleared.
+    localparam int BI = $clog2(ENTRIES) - 1;  // bundle index bits
+    logic [BI-1:0] hb, rb, cb;
+    assign hb = hold_index[BI:1];
+    assign rb = rel_index[BI:1];
+    logic hold_ok, rel_seen, rel_dec, rel_last;
+    assign hold_ok = hold_valid && 32'(hold_index) < 32'(ENTRIES);
+    assign rel_seen = rel_valid && 32'(rel_index) < 32'(ENTRIES);
+    // A release of a bundle nobody holds is ignored (SaCamTable::release).
+    assign rel_dec = rel_seen && (holds[rb] != '0 || (hold_ok && hb == rb));
+    assign rel_last = rel_dec && holds[rb] == HOLD_BITS'(1) && !(hold_ok && hb == rb);
+    logic [1:0] clear_pair;  // retiring entries of bundle rb cleared on this edge
+    assign clear_pair = rel_last ? retiring[{rb, 1'b0} +: 2] : 2'b00;
+    logic [ENTRIES-1:0] clear_now, written_now, retiring_now;
+    always_comb begin
+        clear_now = '0;
+        clear_now[{rb, 1'b0} +: 2] = clear_pair;
+    end
+    assign written_now = written & ~clear_now;
+    assign retiring_now = retiring & ~clear_now;
+    // The command's bundle: is it held after this edge's hold and release?
+    assign cb = cmd_index[BI:1];
+    logic cmd_held;
+    assign cmd_held = holds[cb] + HOLD_BITS'(hold_ok && hb == cb) - HOLD_BITS'(rel_dec && rb == cb) != '0;
+
+    always_ff @(posedge clk) begin
+        if (rst) begin
+            holds <= '0;
+        end else if (hold_ok && rel_dec && hb == rb) begin
+            ;  // count unchanged
+        end else begin
+            if (hold_ok) holds[hb] <= holds[hb] + HOLD_BITS'(1);
+            if (rel_dec) holds[rb] <= holds[rb] - HOLD_BITS'(1);
+        end
+    end
+
     entry_t staged, cmd_entry;
     assign staged = unpack_staging();
-    assign cmd_entry = written[cmd_index[$clog2(ENTRIES)-1:0]] ? mem[cmd_index[$clog2(ENTRIES)-1:0]]
-                                                                : DEFAULT_ENTRY;
+    assign cmd_entry = written_now[cmd_index[$clog2(ENTRIES)-1:0]] ? mem[cmd_index[$clog2(ENTRIES)-1:0]]
+                                                                    : DEFAULT_ENTRY;
+    entry_t read_entry;  // a retiring entry reads back as CamEntry{}, as in SaCamTable
+    assign read_entry = retiring_now[cmd_index[$clog2(ENTRIES)-1:0]] ? DEFAULT_ENTRY : cmd_entry;
 
     // SaCamTable::execute's checks: index in range, key lengths within their arrays, IP version 4 or 6.
     logic cmd_in_range, staged_ok;
@@ -125,9 +183,20 @@ module sa_cam #(
     always_ff @(posedge clk) begin
         upd_valid <= 1'b0;
         reg_rvalid <= 1'b0;
+        clr_valid <= 1'b0;
+        if (!rst && clear_pair != 2'b00) begin  // before the command: a write on this edge wins
+            written <= written_now;
+            retiring <= retiring_now;
+            clr_valid <= 1'b1;
+            clr_bundle <= 11'(rb);
+            clr_mask <= clear_pair;
+        end
         if (rst) begin
             written <= '0;
             live <= '0;
+            retiring <= '0;
+            clr_bundle <= '0;
+            clr_mask <= '0;
             ctrl <= '0;
             caps <= '0;
             auth_mask <= '0;
@@ -151,23 +220,31 @@ module sa_cam #(
                     A_CMD: begin
                         status <= 32'd0;
                         if (!cmd_in_range) begin
-                            status <= 32'd1;
+                            status <= STATUS_FAIL;
                         end else begin
                             case (cmd_op)
                                 OP_WRITE:
-                                    if (!staged_ok) begin
-                                        status <= 32'd1;
+                                    if (retiring_now[ci]) begin
+                                        status <= STATUS_BUSY;  // not executed
+                                    end else if (!staged_ok) begin
+                                        status <= STATUS_FAIL;
                                     end else begin
                                         mem[ci] <= staged;
                                         written[ci] <= 1'b1;
                                         live[ci] <= staged.valid & staged.inbound;
                                         upd_valid <= 1'b1;
                                     end
-                                OP_INVALIDATE: begin
-                                    written[ci] <= 1'b0;
-                                    live[ci] <= 1'b0;
-                                    upd_valid <= 1'b1;
-                                end
+                                OP_INVALIDATE:
+                                    if (retiring_now[ci]) begin
+                                        ;  // already invalidated; cleared at its bundle's last release
+                                    end else if (cmd_held && cmd_entry.valid) begin
+                                        live[ci] <= 1'b0;  // no new matches; cleared at the last release
+                                        retiring[ci] <= 1'b1;
+                                    end else begin
+                                        written[ci] <= 1'b0;
+                                        live[ci] <= 1'b0;
+                                        upd_valid <= 1'b1;
+                                    end
                                 OP_SEQ_HI: begin
                                     // On a never-written entry this materialises CamEntry{} with seq_hi.
                                     mem[ci] <= '{valid: cmd_entry.valid, inbound: cmd_entry.inbound,
@@ -185,24 +262,24 @@ module sa_cam #(
                                 end
                                 OP_READ: begin
                                     // pack_cam_entry of the entry with its keys cleared: words 12..47 zero.
-                                    staging[0] <= {cmd_entry.slot, cmd_entry.proto, cmd_entry.ip_version,
-                                                   3'b000, cmd_entry.inner, cmd_entry.tunnel, cmd_entry.esn,
-                                                   cmd_entry.inbound, cmd_entry.valid};
-                                    staging[1] <= cmd_entry.spi;
-                                    staging[2] <= cmd_entry.seq_hi;
-                                    staging[3] <= cmd_entry.udp_esp;
-                                    staging[4] <= cmd_entry.enc_alg;
-                                    staging[5] <= cmd_entry.auth_alg;
-                                    staging[6] <= {8'd0, cmd_entry.auth_key_len, cmd_entry.enc_key_len,
-                                                   cmd_entry.icv_len};
-                                    staging[7] <= cmd_entry.handle;
-                                    staging[8] <= cmd_entry.dst[31:0];
-                                    staging[9] <= cmd_entry.dst[63:32];
-                                    staging[10] <= cmd_entry.dst[95:64];
-                                    staging[11] <= cmd_entry.dst[127:96];
+                                    staging[0] <= {read_entry.slot, read_entry.proto, read_entry.ip_version,
+                                                   3'b000, read_entry.inner, read_entry.tunnel, read_entry.esn,
+                                                   read_entry.inbound, read_entry.valid};
+                                    staging[1] <= read_entry.spi;
+                                    staging[2] <= read_entry.seq_hi;
+                                    staging[3] <= read_entry.udp_esp;
+                                    staging[4] <= read_entry.enc_alg;
+                                    staging[5] <= read_entry.auth_alg;
+                                    staging[6] <= {8'd0, read_entry.auth_key_len, read_entry.enc_key_len,
+                                                   read_entry.icv_len};
+                                    staging[7] <= read_entry.handle;
+                                    staging[8] <= read_entry.dst[31:0];
+                                    staging[9] <= read_entry.dst[63:32];
+                                    staging[10] <= read_entry.dst[95:64];
+                                    staging[11] <= read_entry.dst[127:96];
                                     for (int w = 12; w < DATA_WORDS; w++) staging[w] <= '0;
                                 end
-                                default: status <= 32'd1;
+                                default: status <= STATUS_FAIL;
                             endcase
                         end
                         upd_index <= cmd_index;
