@@ -195,7 +195,7 @@ void DescWb::write_batch(size_t count) {
         for (size_t i = 0; i < n; ++i) {
             Completion& c = pending_[written + i].cpl;
             c.done = false;
-            const std::array<uint8_t, Completion::kBytes> record = c.encode();
+            const std::array<uint8_t, Completion::kBytes> record = encoder_ ? encoder_->encode(c) : c.encode();
             std::copy(record.begin(), record.end(), batch_buf_.begin() + std::ptrdiff_t(i * Completion::kBytes));
         }
         tr_cpl_slot_.set(first);

@@ -13,6 +13,7 @@
 // slot it stalls, and the pipeline behind it fills.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -37,6 +38,14 @@ struct DescWbStats {
     uint64_t batch_high_water = 0;       // most records in one writeback
 };
 
+// Encodes a completion record. The default is Completion::encode; `--rtl wb` puts the Verilated encoder in
+// (hw_model/cpl2wb_bridge.h).
+class RecordEncoder {
+public:
+    virtual ~RecordEncoder() = default;
+    virtual std::array<uint8_t, Completion::kBytes> encode(const Completion& c) = 0;
+};
+
 class DescWb : public sc_core::sc_module {
 public:
     sc_core::sc_port<sc_core::sc_fifo_in_if<RxPacket*>> in;
@@ -44,6 +53,7 @@ public:
     tlm_utils::simple_initiator_socket<DescWb> dma;
     sc_core::sc_event irq;  // MSI to the driver: new completions are in the ring
     std::function<void(const Completion&)> on_completion;  // after its done byte is written
+    void set_encoder(RecordEncoder* e) { encoder_ = e; }
 
     DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool);
     const DescWbStats& stats() const { return stats_; }
@@ -91,6 +101,7 @@ private:
     std::deque<uint64_t> msi_due_ps_;  // interrupts on their way to the host, in order
     sc_core::sc_event msi_pending_;
     DescWbStats stats_;
+    RecordEncoder* encoder_ = nullptr;
     StageTrace tr_;
     TraceSignal tr_desc_fetch_, tr_cpl_slot_, tr_cpl_done_, tr_irq_;
 };

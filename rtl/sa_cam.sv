@@ -10,8 +10,8 @@
 // Key material (SA_DATA words 12..28) is not stored here: a read-back returns it as zero, as the model's
 // write-only keys do, and a key store next to the crypto engine copies it on the `upd_*` notification.
 module sa_cam #(
-    parameter int BUNDLES = 1024,  // SA bundles; two entries each (AH + ESP), as SaCamTable(bundles)
-    parameter int LATENCY = 3      // cycles from lookup accepted to result valid (>= 2)
+    parameter int BUNDLES /*verilator public*/ = 1024,  // SA bundles; two entries each (AH + ESP), as SaCamTable(bundles)
+    parameter int LATENCY /*verilator public*/ = 3  // cycles from lookup accepted to result valid (>= 2)
 ) (
     input  logic         clk,
     input  logic         rst,

@@ -109,6 +109,14 @@ int run_bench(const BenchOptions& b) {
     print_case("1500 B payload", m1500, b1500, 0.8);
     std::cout << fmt::format("  cycle rate target: 2000000 simulated cycles/s (model at 64 B: {:.0f})\n",
                              m64["cycles_per_second"].get<double>());
+    // Co-simulation (docs/rtl.md): the same 64 B traffic with the Verilated CAM and encoder in the system.
+    MeasureOptions cosim = gcm128(64, small, false);
+    cosim.rtl = "cam,wb";
+    const json c64 = measure_child(cosim);
+    const double cosim_ratio = c64["cycles_per_second"].get<double>() / m64["cycles_per_second"].get<double>();
+    std::cout << fmt::format("  co-simulation --rtl cam,wb, 64 B: {:.0f} cycles/s, {:.0f} fr/s = {:.2f} x the SystemC "
+                             "cycle rate (target 0.5)\n",
+                             c64["cycles_per_second"].get<double>(), c64["frames_per_second"].get<double>(), cosim_ratio);
     if (b.memory_check) {
         const json r100k = measure_child(gcm128(64, 100000, false)), r1m = measure_child(gcm128(64, 1000000, false));
         const double a = r100k["peak_rss_kb"].get<double>() / 1024, z = r1m["peak_rss_kb"].get<double>() / 1024;

@@ -14,6 +14,7 @@
 
 #include "ov2_top.h"
 #include "run_output.h"
+#include "run_report.h"
 #include "sim_config.h"
 
 namespace ov2 {
@@ -103,6 +104,7 @@ json measure_here(const MeasureOptions& options) {
     SimConfig config;
     config.mac.pacing = spec.offered_gbps > 0 ? Pacing::Capture : Pacing::LineRate;
     for (const std::string& s : options.settings) apply_setting(s, config);
+    if (!options.rtl.empty()) config.rtl = parse_rtl_option(options.rtl);
     RunOutput out{RunOutput::CountsOnly{}};
     Ov2System sys("ov2", config, gen, gen.sas(), &out);
     sys.run();
@@ -115,6 +117,8 @@ json measure_here(const MeasureOptions& options) {
     const double lanes_ps = double(config.timing.crypto_lanes) * sim_ps;
     r["mode"] = "model";
     r["settings"] = options.settings;
+    r["rtl"] = options.rtl;
+    if (const std::string bad = rtl_disagreements(sys); !bad.empty()) throw std::runtime_error(bad);
     r["wall_seconds"] = wall;
     r["frames_per_second"] = double(spec.frames) / wall;
     r["simulated_us"] = sim_ps / 1e6;
@@ -150,6 +154,10 @@ std::vector<std::string> measure_arguments(const MeasureOptions& o) {
         args.push_back(s);
     }
     if (o.botan_only) args.push_back("--botan-only");
+    if (!o.rtl.empty()) {
+        args.push_back("--rtl");
+        args.push_back(o.rtl);
+    }
     return args;
 }
 
