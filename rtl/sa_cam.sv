@@ -92,7 +92,8 @@ module sa_cam #(
     logic [ENTRIES-1:0]    written;
     logic [ENTRIES-1:0]    live;
     logic [ENTRIES-1:0]    retiring;  // invalidated while held: unlinked, cleared at the last release
-    logic [BUNDLES-1:0][HOLD_BITS-1:0] holds;  // packed: reset in one assignment
+    logic [HOLD_BITS-1:0]  holds[BUNDLES];  // a RAM without reset: holds[b] counts only once counted[b]
+    logic [BUNDLES-1:0]    counted;
     logic [31:0]           staging[DATA_WORDS];
     logic [31:0]           ctrl, caps, auth_mask, enc_mask, udp_esp_mask, status;
 
@@ -136,40 +137,42 @@ module sa_cam #(
     logic hold_ok, rel_seen, rel_dec, rel_last;
     assign hold_ok = hold_valid && 32'(hold_index) < 32'(ENTRIES);
     assign rel_seen = rel_valid && 32'(rel_index) < 32'(ENTRIES);
+    logic [HOLD_BITS-1:0] hold_count, rel_count, cmd_count;  // before this edge
+    assign hold_count = counted[hb] ? holds[hb] : '0;
+    assign rel_count = counted[rb] ? holds[rb] : '0;
     // A release of a bundle nobody holds is ignored (SaCamTable::release).
-    assign rel_dec = rel_seen && (holds[rb] != '0 || (hold_ok && hb == rb));
-    assign rel_last = rel_dec && holds[rb] == HOLD_BITS'(1) && !(hold_ok && hb == rb);
+    assign rel_dec = rel_seen && (rel_count != '0 || (hold_ok && hb == rb));
+    assign rel_last = rel_dec && rel_count == HOLD_BITS'(1) && !(hold_ok && hb == rb);
     logic [1:0] clear_pair;  // retiring entries of bundle rb cleared on this edge
     assign clear_pair = rel_last ? retiring[{rb, 1'b0} +: 2] : 2'b00;
-    logic [ENTRIES-1:0] clear_now, written_now, retiring_now;
-    always_comb begin
-        clear_now = '0;
-        clear_now[{rb, 1'b0} +: 2] = clear_pair;
-    end
-    assign written_now = written & ~clear_now;
-    assign retiring_now = retiring & ~clear_now;
-    // The command's bundle: is it held after this edge's hold and release?
+    // The command's entry as this edge's release leaves it, and its bundle's count after the hold/release.
     assign cb = cmd_index[BI:1];
-    logic cmd_held;
-    assign cmd_held = holds[cb] + HOLD_BITS'(hold_ok && hb == cb) - HOLD_BITS'(rel_dec && rb == cb) != '0;
+    logic cmd_cleared, cmd_written, cmd_retiring, cmd_held;
+    assign cmd_cleared = cb == rb && clear_pair[cmd_index[0]];
+    assign cmd_written = written[cmd_index[BI:0]] && !cmd_cleared;
+    assign cmd_retiring = retiring[cmd_index[BI:0]] && !cmd_cleared;
+    assign cmd_count = counted[cb] ? holds[cb] : '0;
+    assign cmd_held = cmd_count + HOLD_BITS'(hold_ok && hb == cb) - HOLD_BITS'(rel_dec && rb == cb) != '0;
 
     always_ff @(posedge clk) begin
         if (rst) begin
-            holds <= '0;
+            counted <= '0;
         end else if (hold_ok && rel_dec && hb == rb) begin
             ;  // count unchanged
         end else begin
-            if (hold_ok) holds[hb] <= holds[hb] + HOLD_BITS'(1);
-            if (rel_dec) holds[rb] <= holds[rb] - HOLD_BITS'(1);
+            if (hold_ok) begin
+                holds[hb] <= hold_count + HOLD_BITS'(1);
+                counted[hb] <= 1'b1;
+            end
+            if (rel_dec) holds[rb] <= rel_count - HOLD_BITS'(1);
         end
     end
 
     entry_t staged, cmd_entry;
     assign staged = unpack_staging();
-    assign cmd_entry = written_now[cmd_index[$clog2(ENTRIES)-1:0]] ? mem[cmd_index[$clog2(ENTRIES)-1:0]]
-                                                                    : DEFAULT_ENTRY;
+    assign cmd_entry = cmd_written ? mem[cmd_index[BI:0]] : DEFAULT_ENTRY;
     entry_t read_entry;  // a retiring entry reads back as CamEntry{}, as in SaCamTable
-    assign read_entry = retiring_now[cmd_index[$clog2(ENTRIES)-1:0]] ? DEFAULT_ENTRY : cmd_entry;
+    assign read_entry = cmd_retiring ? DEFAULT_ENTRY : cmd_entry;
 
     // SaCamTable::execute's checks: index in range, key lengths within their arrays, IP version 4 or 6.
     logic cmd_in_range, staged_ok;
@@ -185,8 +188,11 @@ module sa_cam #(
         reg_rvalid <= 1'b0;
         clr_valid <= 1'b0;
         if (!rst && clear_pair != 2'b00) begin  // before the command: a write on this edge wins
-            written <= written_now;
-            retiring <= retiring_now;
+            for (int i = 0; i < 2; i++)
+                if (clear_pair[i]) begin
+                    written[{rb, 1'(i)}] <= 1'b0;
+                    retiring[{rb, 1'(i)}] <= 1'b0;
+                end
             clr_valid <= 1'b1;
             clr_bundle <= 11'(rb);
             clr_mask <= clear_pair;
@@ -224,7 +230,7 @@ module sa_cam #(
                         end else begin
                             case (cmd_op)
                                 OP_WRITE:
-                                    if (retiring_now[ci]) begin
+                                    if (cmd_retiring) begin
                                         status <= STATUS_BUSY;  // not executed
                                     end else if (!staged_ok) begin
                                         status <= STATUS_FAIL;
@@ -235,7 +241,7 @@ module sa_cam #(
                                         upd_valid <= 1'b1;
                                     end
                                 OP_INVALIDATE:
-                                    if (retiring_now[ci]) begin
+                                    if (cmd_retiring) begin
                                         ;  // already invalidated; cleared at its bundle's last release
                                     end else if (cmd_held && cmd_entry.valid) begin
                                         live[ci] <= 1'b0;  // no new matches; cleared at the last release
@@ -308,46 +314,66 @@ module sa_cam #(
     end
 
     // ---- lookup pipeline --------------------------------------------------------------------------------
-    // Stage 1 compares the key with every entry (match vectors), stage 2 picks the winner, stages 3..LATENCY
-    // carry it. The whole pipeline holds while the result waits for res_ready.
+    // Stage 1 compares the key with every entry and priority-encodes the lowest exact and the lowest
+    // wildcard match, stage 2 picks exact before wildcard, stages 3..LATENCY carry it. The whole pipeline
+    // holds while the result waits for res_ready.
 
     logic adv;
     assign adv = !res_valid || res_ready;
     assign lk_ready = adv && !rst;
 
-    logic               s1_valid;
-    logic [ENTRIES-1:0] s1_exact, s1_wild;
+    // {exact found, exact index, wildcard found, wildcard index}. Only live entries take part; a 32-entry
+    // group without one is skipped at once (for the simulation's speed: the logic is the same).
+    typedef struct packed {
+        logic        exact;
+        logic [11:0] exact_index;
+        logic        wild;
+        logic [11:0] wild_index;
+    } match_t;
+
+    localparam int GROUPS = (ENTRIES + 31) / 32;
+    logic [GROUPS*32-1:0] live_groups;  // `live`, padded to whole groups
+    assign live_groups = (GROUPS * 32)'(live);
+
+    function automatic match_t find(input logic [31:0] spi, input logic [7:0] version, input logic [127:0] dst);
+        match_t m;
+        m = '0;
+        for (int g = 0; g < GROUPS; g++) begin
+            if (live_groups[g * 32 +: 32] != 32'd0) begin
+                for (int j = 0; j < 32; j++) begin
+                    if (live_groups[g * 32 + j]) begin
+                        if (mem[g * 32 + j].spi == spi && mem[g * 32 + j].ip_version == version) begin
+                            if (mem[g * 32 + j].dst == dst && !m.exact) begin
+                                m.exact = 1'b1;
+                                m.exact_index = 12'(g * 32 + j);
+                            end else if (mem[g * 32 + j].dst == 128'd0 && !m.wild) begin
+                                m.wild = 1'b1;
+                                m.wild_index = 12'(g * 32 + j);
+                            end
+                        end
+                    end
+                end
+            end
+        end
+        return m;
+    endfunction
+
+    logic   s1_valid;
+    match_t s1_match;
 
     always_ff @(posedge clk) begin
         if (rst) begin
             s1_valid <= 1'b0;
-            s1_exact <= '0;
-            s1_wild <= '0;
+            s1_match <= '0;
         end else if (adv) begin
             s1_valid <= lk_valid;
-            if (lk_valid) begin
-                for (int i = 0; i < ENTRIES; i++) begin
-                    s1_exact[i] <= live[i] && mem[i].spi == lk_spi && mem[i].ip_version == lk_ip_version &&
-                                   mem[i].dst == lk_dst;
-                    s1_wild[i] <= live[i] && mem[i].spi == lk_spi && mem[i].ip_version == lk_ip_version &&
-                                  mem[i].dst == 128'd0;
-                end
-            end
+            if (lk_valid) s1_match <= find(lk_spi, lk_ip_version, lk_dst);
         end
     end
 
-    // Lowest set bit of a match vector.
-    function automatic logic [12:0] lowest(input logic [ENTRIES-1:0] v);
-        logic [12:0] r;  // {found, index}
-        r = '0;
-        for (int i = ENTRIES - 1; i >= 0; i--)
-            if (v[i]) r = {1'b1, 12'(i)};
-        return r;
-    endfunction
-
-    logic [12:0] exact_pick, wild_pick;
-    assign exact_pick = lowest(s1_exact);
-    assign wild_pick = lowest(s1_wild);
+    logic [12:0] exact_pick, wild_pick;  // {found, index}
+    assign exact_pick = {s1_match.exact, s1_match.exact_index};
+    assign wild_pick = {s1_match.wild, s1_match.wild_index};
 
     logic        p_valid[2:LATENCY];
     logic        p_hit[2:LATENCY];
