@@ -130,7 +130,7 @@ void Tlm2CamBridge::catch_up() {
 }
 
 bool Tlm2CamBridge::work_pending() const {
-    const Vsa_cam& m = const_cast<rtl::Dut<Vsa_cam>&>(*dut_).model();
+    const Vsa_cam& m = dut_->model();
     return !reg_q_.empty() || !key_q_.empty() || !hold_q_.empty() || !rel_q_.empty() || !in_flight_.empty() ||
            m.res_valid || m.reg_rvalid || m.upd_valid || m.clr_valid;
 }
@@ -220,7 +220,10 @@ void Tlm2CamBridge::check_outputs(uint64_t edge) {
 }
 
 void Tlm2CamBridge::finish() {
-    while (work_pending()) clock_edge();
+    // Everything queued and in flight drains in this many edges unless the RTL misbehaves.
+    uint64_t edges = reg_q_.size() + key_q_.size() + hold_q_.size() + rel_q_.size() + in_flight_.size() + latency_ + 4;
+    while (work_pending() && edges-- > 0) clock_edge();
+    if (work_pending()) mismatch(next_edge_, "idle at the end of the run", 1, 0);
     if (!upd_expected_.empty()) mismatch(next_edge_, "upd_valid (pulses missing at the end)", upd_expected_.size(), 0);
     if (!clr_expected_.empty()) mismatch(next_edge_, "clr_valid (pulses missing at the end)", clr_expected_.size(), 0);
 }
@@ -275,7 +278,7 @@ void Tlm2CamBridge::trace(Tracer& t) {
 
 // The inputs the RTL samples on `edge` and its registered outputs before it, both from the edge's time.
 void Tlm2CamBridge::trace_pins(uint64_t edge) const {
-    const Vsa_cam& m = const_cast<rtl::Dut<Vsa_cam>&>(*dut_).model();
+    const Vsa_cam& m = dut_->model();
     const uint64_t ps = clock_.ps(edge);
     tr_reg_wr_.set_at(ps, m.reg_wr);
     tr_reg_rd_.set_at(ps, m.reg_rd);

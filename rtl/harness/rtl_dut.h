@@ -93,6 +93,7 @@ public:
     }
     Model* operator->() { return m_.get(); }
     Model& model() { return *m_; }
+    const Model& model() const { return *m_; }
     uint64_t cycle() const { return cycle_; }
 
     // Starts dumping into `path` (trace() is called once, before the file is opened).
