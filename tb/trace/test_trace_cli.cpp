@@ -369,6 +369,28 @@ TEST(TraceCli, RtlPinsAreDocumentedAndFollowTheirTwin) {
     const json stats = json::parse(read_text(dir + "/out/stats.json"));
     EXPECT_EQ(rising_edges(vcd.var("ov2.cam_rtl.res_valid")) > 0, stats["sa_cam"]["lookups"].get<uint64_t>() > 0);
     EXPECT_GT(rising_edges(vcd.var("ov2.desc_wb_rtl.cpl_valid")), 0u);
+    // The key reaches the RTL on the first edge at or after the SystemC lookup (one 3.1 ns cycle at most),
+    // and its result shows cam_latency_cycles (3) edges later.
+    const uint64_t cycle_ps = 3106;  // 1e6 / 322 MHz, rounded up
+    auto rises = [&](const char* name) {
+        std::vector<uint64_t> t;
+        uint64_t prev = 0;
+        for (const auto& c : vcd.var(name).changes) {
+            if (prev == 0 && c.second == 1) t.push_back(c.first);
+            prev = c.second;
+        }
+        return t;
+    };
+    const std::vector<uint64_t> lookups = rises("ov2.cam.lookup"), keys = rises("ov2.cam_rtl.lk_valid"),
+                                results = rises("ov2.cam_rtl.res_valid");
+    ASSERT_FALSE(lookups.empty());
+    for (uint64_t t : lookups) {
+        const auto k = std::lower_bound(keys.begin(), keys.end(), t);
+        ASSERT_NE(k, keys.end()) << "no key after the lookup at " << t;
+        EXPECT_LE(*k - t, cycle_ps) << t;
+        const auto r = std::lower_bound(results.begin(), results.end(), *k + 3 * (cycle_ps - 1));
+        EXPECT_TRUE(r != results.end() && *r <= *k + 3 * cycle_ps) << "result 3 cycles after the key at " << *k;
+    }
     EXPECT_EQ(stats["rtl"]["cam"]["mismatches"], 0);
     EXPECT_EQ(read_text(dir + "/out/oob.jsonl"), read_text(plain.dir + "/out/oob.jsonl"));
 }
