@@ -17,18 +17,38 @@ std::vector<uint32_t> record_words(const Vdesc_wb& m) {
     return std::vector<uint32_t>(m.cpl_record.data(), m.cpl_record.data() + Completion::kBytes / 4);
 }
 
+void copy_encoder_inputs(const Vdesc_wb& from, Vdesc_wb& to) {
+    to.in_valid = from.in_valid;
+    to.in_frame_tag = from.in_frame_tag;
+    to.in_length = from.in_length;
+    to.in_ipsec_flags = from.in_ipsec_flags;
+    to.in_handle = from.in_handle;
+    to.in_inner_handle = from.in_inner_handle;
+    to.in_crypto_status = from.in_crypto_status;
+    to.in_next_header = from.in_next_header;
+    to.in_pad_length = from.in_pad_length;
+    to.in_unprocessed_reason = from.in_unprocessed_reason;
+    to.in_seq_low = from.in_seq_low;
+    to.in_timestamp_ps = from.in_timestamp_ps;
+    to.in_done = from.in_done;
+    to.cpl_ready = from.cpl_ready;
+}
+
 }  // namespace
 
 uint32_t Cpl2WbBridge::rtl_latency() { return Vdesc_wb_desc_wb::LATENCY; }
 
-Cpl2WbBridge::Cpl2WbBridge(const TimingParams& timing) : clock_{timing.clock_ps()} {
+Cpl2WbBridge::Cpl2WbBridge(const TimingParams& timing, bool x_check) : clock_{timing.clock_ps()} {
     dut_ = std::make_unique<rtl::Dut<Vdesc_wb>>(kXSeed, "desc_wb_rtl");
+    if (x_check) shadow_ = std::make_unique<rtl::Dut<Vdesc_wb>>(kXSeed + 1, "desc_wb_rtl_shadow");
     in_check_ = std::make_unique<rtl::HandshakeChecker>("in");
     cpl_check_ = std::make_unique<rtl::HandshakeChecker>("cpl");
-    Vdesc_wb& m = dut_->model();
-    m.in_valid = 0;
-    m.cpl_ready = 1;  // write_batch takes every record as it comes
-    dut_->reset();
+    for (rtl::Dut<Vdesc_wb>* d : {dut_.get(), shadow_.get()}) {
+        if (!d) continue;
+        d->model().in_valid = 0;
+        d->model().cpl_ready = 1;  // write_batch takes every record as it comes
+        d->reset();
+    }
 }
 
 Cpl2WbBridge::~Cpl2WbBridge() = default;
@@ -76,6 +96,15 @@ void Cpl2WbBridge::clock_edge(bool in_valid) {
     if (m.cpl_valid) {
         tr_cpl_frame_tag_.set_at(ps, m.cpl_record[0]);
         tr_cpl_status_.set_at(ps, m.cpl_record[7] >> 24);
+    }
+    if (shadow_) {
+        Vdesc_wb& s = shadow_->model();
+        copy_encoder_inputs(m, s);
+        shadow_->settle();
+        if (s.in_ready != m.in_ready || s.cpl_valid != m.cpl_valid ||
+            (m.cpl_valid && record_words(s) != record_words(m)))
+            mismatch(edge, "shadow in_ready/cpl_valid/cpl_record", 1, 0);
+        shadow_->edge();
     }
     dut_->edge();
     ++stats_.edges;

@@ -49,7 +49,8 @@ void set_completion_pins(Model& m, const Completion& c) {
 
 class Cpl2WbBridge : public RecordEncoder {
 public:
-    explicit Cpl2WbBridge(const TimingParams& timing);
+    // x_check: as for Tlm2CamBridge, a shadow instance with other X values must agree.
+    explicit Cpl2WbBridge(const TimingParams& timing, bool x_check = false);
     ~Cpl2WbBridge() override;
 
     std::array<uint8_t, Completion::kBytes> encode(const Completion& c) override;
@@ -66,7 +67,7 @@ private:
     void mismatch(uint64_t edge, const std::string& signal, uint64_t expected, uint64_t actual);
 
     EdgeClock clock_;
-    std::unique_ptr<rtl::Dut<Vdesc_wb>> dut_;
+    std::unique_ptr<rtl::Dut<Vdesc_wb>> dut_, shadow_;
     std::unique_ptr<rtl::HandshakeChecker> in_check_, cpl_check_;
     uint64_t next_edge_ = 0;
     bool record_fault_ = false;

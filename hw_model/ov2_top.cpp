@@ -65,14 +65,15 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
 // the entry and key RAM) and to the RTL; the writeback's encoder becomes the RTL's.
 void Ov2System::connect_rtl() {
     if (config_.rtl.cam) {
-        cam_rtl_ = std::make_unique<Tlm2CamBridge>("cam_rtl", config_.timing, cam_->table(), config_.sa_cam_bundles);
+        cam_rtl_ = std::make_unique<Tlm2CamBridge>("cam_rtl", config_.timing, cam_->table(), config_.sa_cam_bundles,
+                                                   config_.rtl.x_check);
         bus_->cam_regs.bind(cam_rtl_->regs);
         cam_rtl_->to_cam.bind(cam_->regs);
     } else {
         bus_->cam_regs.bind(cam_->regs);
     }
     if (config_.rtl.wb) {
-        wb_rtl_ = std::make_unique<Cpl2WbBridge>(config_.timing);
+        wb_rtl_ = std::make_unique<Cpl2WbBridge>(config_.timing, config_.rtl.x_check);
         wb_->set_encoder(wb_rtl_.get());
     }
 }

@@ -32,6 +32,7 @@ class RunOutput;
 // `--rtl`: Verilated RTL blocks co-simulated in place of (cam: beside) their SystemC twins (docs/rtl.md).
 struct RtlSwap {
     bool cam = false, wb = false;
+    bool x_check = false;  // --rtl-xcheck: a shadow instance of each block with other X values must agree
     bool any() const { return cam || wb; }
 };
 

@@ -15,13 +15,29 @@ namespace {
 
 constexpr int kXSeed = 17;  // random values for the RTL's uninitialised state (--x-initial unique)
 
+void copy_cam_inputs(const Vsa_cam& from, Vsa_cam& to) {
+    to.reg_wr = from.reg_wr;
+    to.reg_rd = from.reg_rd;
+    to.reg_addr = from.reg_addr;
+    to.reg_wdata = from.reg_wdata;
+    to.lk_valid = from.lk_valid;
+    to.lk_spi = from.lk_spi;
+    to.lk_ip_version = from.lk_ip_version;
+    for (int w = 0; w < 4; ++w) to.lk_dst[w] = from.lk_dst[w];
+    to.res_ready = from.res_ready;
+    to.hold_valid = from.hold_valid;
+    to.hold_index = from.hold_index;
+    to.rel_valid = from.rel_valid;
+    to.rel_index = from.rel_index;
+}
+
 }  // namespace
 
 uint32_t Tlm2CamBridge::rtl_latency() { return Vsa_cam_sa_cam::LATENCY; }
 uint32_t Tlm2CamBridge::rtl_bundles() { return Vsa_cam_sa_cam::BUNDLES; }
 
 Tlm2CamBridge::Tlm2CamBridge(sc_core::sc_module_name name, const TimingParams& timing, SaCamTable& table,
-                             uint32_t bundles)
+                             uint32_t bundles, bool x_check)
     : sc_module(name), regs("regs"), to_cam("to_cam"), latency_(timing.cam_latency_cycles), table_(table),
       clock_{timing.clock_ps()} {
     if (latency_ != rtl_latency())
@@ -33,12 +49,16 @@ Tlm2CamBridge::Tlm2CamBridge(sc_core::sc_module_name name, const TimingParams& t
                          std::to_string(rtl_bundles()) + " (rtl/sa_cam.sv as Verilated)");
     SC_HAS_PROCESS(Tlm2CamBridge);
     dut_ = std::make_unique<rtl::Dut<Vsa_cam>>(kXSeed, "cam_rtl");
+    if (x_check) shadow_ = std::make_unique<rtl::Dut<Vsa_cam>>(kXSeed + 1, "cam_rtl_shadow");
     lk_check_ = std::make_unique<rtl::HandshakeChecker>("lk");
     res_check_ = std::make_unique<rtl::HandshakeChecker>("res");
-    Vsa_cam& m = dut_->model();
-    m.reg_wr = m.reg_rd = m.lk_valid = m.hold_valid = m.rel_valid = 0;
-    m.res_ready = 1;  // the SystemC stage takes every result
-    dut_->reset();
+    for (rtl::Dut<Vsa_cam>* d : {dut_.get(), shadow_.get()}) {
+        if (!d) continue;
+        Vsa_cam& m = d->model();
+        m.reg_wr = m.reg_rd = m.lk_valid = m.hold_valid = m.rel_valid = 0;
+        m.res_ready = 1;  // the SystemC stage takes every result
+        d->reset();
+    }
     regs.register_b_transport(this, &Tlm2CamBridge::b_transport);
     table_.set_observer(this);
     SC_METHOD(wake_method);
@@ -139,9 +159,37 @@ void Tlm2CamBridge::clock_edge() {
     const uint64_t edge = next_edge_++;
     drive_inputs(edge);
     if (tracing_) trace_pins(edge);
+    if (shadow_) {
+        Vsa_cam& s = shadow_->model();
+        const Vsa_cam& m = dut_->model();
+        copy_cam_inputs(m, s);
+        if (shadow_fault_) s.lk_spi ^= 1;
+        shadow_->settle();
+        shadow_->edge();
+    }
     dut_->edge();
     ++stats_.edges;
     check_outputs(edge);
+    if (shadow_) check_shadow(edge);
+}
+
+// No dependence on X or uninitialised state: the shadow's outputs equal the main instance's.
+void Tlm2CamBridge::check_shadow(uint64_t edge) {
+    const Vsa_cam& m = dut_->model();
+    const Vsa_cam& s = shadow_->model();
+    const auto same = [&](const char* name, uint64_t a, uint64_t b) {
+        if (a != b) mismatch(edge, std::string("shadow ") + name, a, b);
+    };
+    same("lk_ready", m.lk_ready, s.lk_ready);
+    same("res_valid", m.res_valid, s.res_valid);
+    same("reg_rvalid", m.reg_rvalid, s.reg_rvalid);
+    same("upd_valid", m.upd_valid, s.upd_valid);
+    same("clr_valid", m.clr_valid, s.clr_valid);
+    if (m.res_valid) same("res data", m.res_hit << 13 | m.res_wildcard << 12 | m.res_index,
+                          s.res_hit << 13 | s.res_wildcard << 12 | s.res_index);
+    if (m.reg_rvalid) same("reg_rdata", m.reg_rdata, s.reg_rdata);
+    if (m.upd_valid) same("upd data", m.upd_index << 4 | m.upd_op, s.upd_index << 4 | s.upd_op);
+    if (m.clr_valid) same("clr data", m.clr_bundle << 2 | m.clr_mask, s.clr_bundle << 2 | s.clr_mask);
 }
 
 // One register access, one key, one hold and one release an edge; more wait for the next edge.

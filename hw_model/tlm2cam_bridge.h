@@ -47,7 +47,10 @@ public:
 
     // Throws std::invalid_argument when the model's settings differ from the Verilated RTL's parameters
     // (cam_latency_cycles vs LATENCY, bundles vs BUNDLES).
-    Tlm2CamBridge(sc_core::sc_module_name name, const TimingParams& timing, SaCamTable& table, uint32_t bundles);
+    // x_check: a second instance with other random values for X and uninitialised state gets the same
+    // inputs; any output that differs (valids always, data under valid) is a disagreement.
+    Tlm2CamBridge(sc_core::sc_module_name name, const TimingParams& timing, SaCamTable& table, uint32_t bundles,
+                  bool x_check = false);
     ~Tlm2CamBridge() override;
 
     void trace(Tracer& t);  // the pins, scope cam_rtl (docs/waveforms.md)
@@ -56,6 +59,9 @@ public:
     // For the test that shows a disagreement is reported: the RTL gets every lookup key with its SPI's
     // lowest bit flipped, so its answers differ from the table's.
     void plant_key_fault() { key_fault_ = true; }
+    // For the test that shows the X check compares: the shadow instance gets the SPI with its lowest bit
+    // flipped.
+    void plant_shadow_fault() { shadow_fault_ = true; }
 
     static uint32_t rtl_latency();
     static uint32_t rtl_bundles();
@@ -90,6 +96,7 @@ private:
     void clock_edge();
     void drive_inputs(uint64_t edge);
     void check_outputs(uint64_t edge);
+    void check_shadow(uint64_t edge);
     void trace_pins(uint64_t edge) const;
     void wake_method();
     void request_wake();
@@ -98,7 +105,7 @@ private:
     const uint32_t latency_;
     SaCamTable& table_;
     EdgeClock clock_;
-    std::unique_ptr<rtl::Dut<Vsa_cam>> dut_;
+    std::unique_ptr<rtl::Dut<Vsa_cam>> dut_, shadow_;
     std::unique_ptr<rtl::HandshakeChecker> lk_check_, res_check_;
     uint64_t next_edge_ = 0;  // the first edge not clocked yet
     std::deque<RegOp> reg_q_;
@@ -108,7 +115,7 @@ private:
     uint32_t clr_mask_ = 0;            // deferred clears of the release being reported
     std::optional<RegOp> read_driven_;  // the read on the edge just clocked
     std::optional<uint32_t> read_answer_;
-    bool key_fault_ = false;
+    bool key_fault_ = false, shadow_fault_ = false;
     RtlBridgeStats stats_;
     sc_core::sc_event wake_;
     bool tracing_ = false;

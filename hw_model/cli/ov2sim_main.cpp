@@ -62,6 +62,7 @@ struct RunOptions {
     bool fcs = false, no_offload = false, quiet = false;
     std::string vcd;  // --vcd: waveform file (docs/waveforms.md)
     std::string rtl;  // --rtl: co-simulated RTL blocks (docs/rtl.md)
+    bool rtl_xcheck = false;
 };
 
 int run_command(const RunOptions& opt) {
@@ -72,6 +73,7 @@ int run_command(const RunOptions& opt) {
     if (!opt.pacing.empty()) ov2::apply_option("--pacing", "mac.pacing", opt.pacing, config);
     for (const std::string& s : opt.settings) ov2::apply_setting(s, config);
     if (!opt.rtl.empty()) config.rtl = ov2::parse_rtl_option(opt.rtl);
+    config.rtl.x_check = opt.rtl_xcheck;
 
     std::vector<ov2::AddSa> sas = ov2::load_sa_file(opt.sa);
     std::vector<ov2::OidEvent> oids;
@@ -160,6 +162,7 @@ int sc_main(int argc, char** argv) {
     run->add_option("--pacing", opt.pacing, "line (back to back at line rate, default) or capture (pcap timestamps)");
     run->add_option("--vcd", opt.vcd, "write a VCD of the pipeline to FILE (traces/FILE when FILE has no directory) and FILE.gtkw for GTKWave");
     run->add_option("--rtl", opt.rtl, "co-simulate RTL blocks: cam, wb or cam,wb (docs/rtl.md)");
+    run->add_flag("--rtl-xcheck", opt.rtl_xcheck, "with --rtl: a second instance of each RTL block with other X values must agree");
     run->add_flag("--fcs", opt.fcs, "frames in the capture end with their FCS: check and strip it");
     run->add_flag("--no-offload", opt.no_offload, "IPsec offload not enabled: every frame indicated unprocessed");
     run->add_flag("--quiet", opt.quiet, "no summary on stdout");

@@ -72,7 +72,7 @@ void expect_same_with_rtl(const std::string& suite, const std::string& blocks) {
         const std::string sc = dir + "/sc" + std::to_string(i), rtl = dir + "/rtl" + std::to_string(i);
         const RunResult a = run_sim(s.pcap, s.sa, sc);
         ASSERT_EQ(a.exit_code, 0) << s.name << ": " << a.err;
-        const RunResult b = run_sim(s.pcap, s.sa, rtl, {"--rtl", blocks});
+        const RunResult b = run_sim(s.pcap, s.sa, rtl, {"--rtl", blocks, "--rtl-xcheck"});
         ASSERT_EQ(b.exit_code, 0) << s.name << " --rtl " << blocks << ": " << b.err;
         EXPECT_EQ(differences(sc, rtl), "") << s.name << " --rtl " << blocks;
         const json r = read_json(rtl + "/stats.json")["rtl"];
@@ -136,14 +136,16 @@ struct BridgeRun {
     uint64_t indicated = 0;
 };
 
-BridgeRun run_bridged(bool cam, bool wb, bool plant_fault) {
+BridgeRun run_bridged(bool cam, bool wb, bool plant_fault, bool x_check = false) {
     ov2::TrafficGenerator gen(small_traffic());
     ov2::SimConfig config;
     config.rtl.cam = cam;
     config.rtl.wb = wb;
+    config.rtl.x_check = x_check;
     ov2::RunOutput out{ov2::RunOutput::CountsOnly{}};
     ov2::Ov2System sys("ov2", config, gen, gen.sas(), &out);
-    if (plant_fault && cam) sys.cam_rtl()->plant_key_fault();
+    if (plant_fault && cam && x_check) sys.cam_rtl()->plant_shadow_fault();
+    else if (plant_fault && cam) sys.cam_rtl()->plant_key_fault();
     if (plant_fault && wb) sys.wb_rtl()->plant_record_fault();
     sys.run();
     BridgeRun r;
@@ -182,4 +184,18 @@ TEST(RtlBridge, WbDisagreementIsCountedAndReported) {
     EXPECT_EQ(r.wb.mismatches, 300u);
     EXPECT_NE(r.wb.first_mismatch.find("cpl_record byte 18"), std::string::npos) << r.wb.first_mismatch;
     EXPECT_NE(r.report.find("--rtl: 300 disagreements"), std::string::npos) << r.report;
+}
+
+// The X check compares: a shadow instance that gets another key than the main one is reported; with the
+// same inputs (the equality tests run with --rtl-xcheck) it agrees.
+TEST(RtlBridge, XCheckReportsAShadowThatDiffers) {
+    const BridgeRun r = run_bridged(true, false, true, true);
+    EXPECT_GT(r.cam.mismatches, 0u);
+    EXPECT_NE(r.cam.first_mismatch.find("shadow res data"), std::string::npos) << r.cam.first_mismatch;
+}
+
+TEST(RtlBridge, XCheckAgreesOnBothBlocks) {
+    const BridgeRun r = run_bridged(true, true, false, true);
+    EXPECT_EQ(r.cam.mismatches + r.wb.mismatches, 0u) << r.cam.first_mismatch << r.wb.first_mismatch;
+    EXPECT_GE(r.cam.transfers, 300u);
 }
