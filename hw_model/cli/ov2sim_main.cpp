@@ -73,6 +73,9 @@ int run_command(const RunOptions& opt) {
     if (!opt.pacing.empty()) ov2::apply_option("--pacing", "mac.pacing", opt.pacing, config);
     for (const std::string& s : opt.settings) ov2::apply_setting(s, config);
     if (!opt.rtl.empty()) config.rtl = ov2::parse_rtl_option(opt.rtl);
+    if (opt.rtl_xcheck && !config.rtl.any())
+        throw ov2::InputError("--rtl-xcheck", "", "checks the RTL blocks of --rtl, and none is given",
+                              "--rtl cam, wb or cam,wb with it");
     config.rtl.x_check = opt.rtl_xcheck;
 
     std::vector<ov2::AddSa> sas = ov2::load_sa_file(opt.sa);

@@ -592,6 +592,11 @@ TEST(ErrorsOptions, RtlCamLatencyDiffers) {
     expect_error(run(dir, "--rtl cam --set cam_latency_cycles=4"), {"--rtl", "cam_latency_cycles", "4", "LATENCY"});
 }
 
+TEST(ErrorsOptions, RtlXcheckWithoutRtl) {
+    const std::string dir = setup();
+    expect_error(run(dir, "--rtl-xcheck"), {"--rtl-xcheck", "none is given", "--rtl cam"});
+}
+
 TEST(ErrorsOptions, MalformedConfigJson) {
     const std::string dir = setup();
     write(dir + "/config.json", "{\"timing\": {\"core_clock_mhz\": 250,}}\n");
