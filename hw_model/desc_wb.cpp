@@ -212,6 +212,14 @@ void DescWb::prefetch_thread() {
     }
 }
 
+// The record body with its done byte clear, through the RTL encoder under `--rtl wb`.
+void DescWb::encode_record(Completion& c, uint8_t* out) {
+    if (!encoder_) return encode_record_body(c, out);
+    c.done = false;
+    const std::array<uint8_t, Completion::kBytes> record = encoder_->encode(c);
+    std::copy(record.begin(), record.end(), out);
+}
+
 // Writes back the oldest `count` queued records (slots cpl_tail_ on): per stretch of contiguous slots, the
 // records with their done bytes clear in bus-sized writes, then each record's done byte, in slot order; one
 // MSI for the batch, ordered behind the done bytes.
@@ -226,7 +234,7 @@ void DescWb::write_batch(size_t count) {
         const uint64_t first_addr = cpl_base_ + uint64_t(first) * Completion::kBytes;
         batch_buf_.resize(n * Completion::kBytes);
         for (size_t i = 0; i < n; ++i)
-            encode_record_body(pending_[written + i].cpl, batch_buf_.data() + i * Completion::kBytes);
+            encode_record(pending_[written + i].cpl, batch_buf_.data() + i * Completion::kBytes);
         tr_cpl_slot_.set(first);
         // The last record's done byte is left out of the body: it is only ever written as 1, last.
         dma_write(first_addr, batch_buf_.data(), uint32_t(n * Completion::kBytes - 1), DmaRequester::Batcher);

@@ -13,6 +13,7 @@
 // slot it stalls, and the pipeline behind it fills.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -47,6 +48,14 @@ struct RingRegs {
 // A completion record as written back: the body with its done byte clear (the done byte goes last).
 void encode_record_body(Completion& c, uint8_t* out);
 
+// Encodes a completion record. The default is Completion::encode; `--rtl wb` puts the Verilated encoder in
+// (hw_model/cpl2wb_bridge.h).
+class RecordEncoder {
+public:
+    virtual ~RecordEncoder() = default;
+    virtual std::array<uint8_t, Completion::kBytes> encode(const Completion& c) = 0;
+};
+
 class DescWb : public sc_core::sc_module {
 public:
     sc_core::sc_port<sc_core::sc_fifo_in_if<RxPacket*>> in;
@@ -54,6 +63,7 @@ public:
     tlm_utils::simple_initiator_socket<DescWb> dma;
     sc_core::sc_event irq;  // MSI to the driver: new completions are in the ring
     std::function<void(const Completion&)> on_completion;  // after its done byte is written
+    void set_encoder(RecordEncoder* e) { encoder_ = e; }
 
     // threads = false: only the registers (the fast mode moves the frames).
     DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacketPool& pool, bool threads = true);
@@ -87,6 +97,7 @@ private:
     bool next_buffer(uint64_t& addr, uint32_t& len);
     void write_frame(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_len);
     void write_batch(size_t count);
+    void encode_record(Completion& c, uint8_t* out);
 
     const TimingParams& timing_;
     RxPacketPool& pool_;
@@ -110,6 +121,7 @@ private:
     std::deque<uint64_t> msi_due_ps_;  // interrupts on their way to the host, in order
     sc_core::sc_event msi_pending_;
     DescWbStats stats_;
+    RecordEncoder* encoder_ = nullptr;
     StageTrace tr_;
     TraceSignal tr_desc_fetch_, tr_cpl_slot_, tr_cpl_done_, tr_irq_;
 };

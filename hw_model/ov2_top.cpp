@@ -56,7 +56,6 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
     driver_->mmio.bind(bus_->mmio_in);
     bus_->host_mem.bind(memory_->dma);
     bus_->wb_regs.bind(wb_->regs);
-    bus_->cam_regs.bind(cam_->regs);
 
     transport_.delete_sa = [this](uint32_t handle) {
         if (fast_) fast_->sync_for_blocking_call();  // the MMIO starts at the indication's time
@@ -68,6 +67,24 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
     };
     connect_crypto_to_cam();
     connect_observers(output);
+    connect_rtl();
+}
+
+// The CAM's register socket goes to the RTL bridge, which passes every access on to SaCam (the table stays
+// the entry and key RAM) and to the RTL; the writeback's encoder becomes the RTL's.
+void Ov2System::connect_rtl() {
+    if (config_.rtl.cam) {
+        cam_rtl_ = std::make_unique<Tlm2CamBridge>("cam_rtl", config_.timing, cam_->table(), config_.sa_cam_bundles,
+                                                   config_.rtl.x_check);
+        bus_->cam_regs.bind(cam_rtl_->regs);
+        cam_rtl_->to_cam.bind(cam_->regs);
+    } else {
+        bus_->cam_regs.bind(cam_->regs);
+    }
+    if (config_.rtl.wb) {
+        wb_rtl_ = std::make_unique<Cpl2WbBridge>(config_.timing, config_.rtl.x_check);
+        wb_->set_encoder(wb_rtl_.get());
+    }
 }
 
 // The crypto engine keeps a key schedule per CAM entry and follows every change of the table.
@@ -115,6 +132,8 @@ std::string Ov2System::enable_trace(const std::string& file) {
     mac_->trace(*tracer_, "parser");
     pipeline_->trace(*tracer_, "desc_wb");
     wb_->trace(*tracer_);
+    if (cam_rtl_) cam_rtl_->trace(*tracer_);  // the GTKWave view puts cam_rtl after cam, desc_wb_rtl after desc_wb
+    if (wb_rtl_) wb_rtl_->trace(*tracer_);
     bus_->trace(*tracer_);
     driver_->trace(*tracer_);
     return tracer_->vcd_path();
@@ -122,6 +141,8 @@ std::string Ov2System::enable_trace(const std::string& file) {
 
 void Ov2System::run() {
     sc_core::sc_start();  // returns when no process has anything left to do
+    if (cam_rtl_) cam_rtl_->finish();
+    if (wb_rtl_) wb_rtl_->finish();
     if (tracer_) tracer_->close(now_ps(), mac_->stats().first_bit_ps);  // the view: from the first frame
     if (frames_out_ != frames_seen())
         throw std::logic_error("conservation violated: " + std::to_string(frames_seen()) +

@@ -12,6 +12,7 @@
 #include <systemc>
 
 #include "bus.h"
+#include "cpl2wb_bridge.h"
 #include "crypto_engine.h"
 #include "desc_wb.h"
 #include "driver_shim.h"
@@ -22,6 +23,7 @@
 #include "rx_pipeline.h"
 #include "sa_cam.h"
 #include "timing_params.h"
+#include "tlm2cam_bridge.h"
 #include "trace.h"
 
 namespace ov2 {
@@ -32,6 +34,12 @@ class RunOutput;
 // timing arithmetically (hw_model/fast_path.h, docs/timing.md "Fast mode").
 enum class TimingMode { Cycle, Fast };
 const char* timing_mode_name(TimingMode mode);
+// `--rtl`: Verilated RTL blocks co-simulated in place of (cam: beside) their SystemC twins (docs/rtl.md).
+struct RtlSwap {
+    bool cam = false, wb = false;
+    bool x_check = false;  // --rtl-xcheck: a shadow instance of each block with other X values must agree
+    bool any() const { return cam || wb; }
+};
 
 struct SimConfig {
     TimingMode mode = TimingMode::Cycle;
@@ -39,6 +47,7 @@ struct SimConfig {
     MacConfig mac;
     DriverConfig driver;
     uint32_t sa_cam_bundles = 1024;  // device table size in SA bundles (two entries each), at most 2048
+    RtlSwap rtl;
 };
 
 class Ov2System : public sc_core::sc_module {
@@ -65,6 +74,8 @@ public:
     HostMemory& memory() { return *memory_; }
     DriverShim& driver() { return *driver_; }
     TransportModel& transport() { return transport_; }
+    Tlm2CamBridge* cam_rtl() { return cam_rtl_.get(); }  // null without --rtl cam
+    Cpl2WbBridge* wb_rtl() { return wb_rtl_.get(); }      // null without --rtl wb
     uint64_t frames_out() const { return frames_out_; }
     // What the run did, from whichever mode ran the frames.
     bool fast() const { return fast_ != nullptr; }
@@ -78,6 +89,7 @@ public:
 private:
     void connect_crypto_to_cam();
     void connect_observers(RunOutput* output);
+    void connect_rtl();
 
     SimConfig config_;
     std::unique_ptr<RxPacketPool> pool_;
@@ -93,6 +105,8 @@ private:
     std::unique_ptr<HostMemory> memory_;
     std::unique_ptr<DriverShim> driver_;
     std::unique_ptr<FastPath> fast_;
+    std::unique_ptr<Tlm2CamBridge> cam_rtl_;
+    std::unique_ptr<Cpl2WbBridge> wb_rtl_;
     std::unique_ptr<Tracer> tracer_;
     uint64_t frames_out_ = 0;
 };

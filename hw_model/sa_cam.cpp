@@ -93,7 +93,12 @@ void SaCamTable::execute(uint32_t command) {
         ++stats_.bad_commands;
         return;
     }
-    if (on_entry_changed) on_entry_changed(index, e, reg::SaCmdOp(op));
+    changed(index, reg::SaCmdOp(op), false);
+}
+
+void SaCamTable::changed(uint32_t index, reg::SaCmdOp op, bool deferred) {
+    if (on_entry_changed) on_entry_changed(index, entries_[index], op);
+    if (observer_) observer_->entry_changed(index, op, deferred);
 }
 
 void SaCamTable::invalidate(uint32_t index) {
@@ -111,18 +116,20 @@ void SaCamTable::invalidate(uint32_t index) {
 void SaCamTable::clear(uint32_t index) {
     unlink(index);
     entries_[index] = CamEntry{};
-    if (on_entry_changed) on_entry_changed(index, entries_[index], reg::kSaCmdInvalidate);
+    changed(index, reg::kSaCmdInvalidate, false);
 }
 
 void SaCamTable::release(uint32_t index) {
     uint32_t& holds = holds_[index / 2];
-    if (holds == 0 || --holds > 0) return;
-    for (uint32_t i = index & ~1u; i <= (index | 1u); ++i) {
-        if (!retiring_[i]) continue;
-        retiring_[i] = 0;
-        entries_[i] = CamEntry{};  // unlinked already, at the invalidate
-        if (on_entry_changed) on_entry_changed(i, entries_[i], reg::kSaCmdInvalidate);
+    if (holds > 0 && --holds == 0) {
+        for (uint32_t i = index & ~1u; i <= (index | 1u); ++i) {
+            if (!retiring_[i]) continue;
+            retiring_[i] = 0;
+            entries_[i] = CamEntry{};  // unlinked already, at the invalidate
+            changed(i, reg::kSaCmdInvalidate, true);
+        }
     }
+    if (observer_) observer_->released(index);
 }
 
 void SaCamTable::unlink(uint32_t index) {
@@ -158,6 +165,7 @@ std::optional<uint32_t> SaCamTable::lookup(uint32_t spi, const IpAddr& dst) {
     }
     if (exact) {
         ++stats_.hits;
+        if (observer_) observer_->looked_up(spi, dst, exact);
         return exact;
     }
     if (wildcard) {
@@ -166,6 +174,7 @@ std::optional<uint32_t> SaCamTable::lookup(uint32_t spi, const IpAddr& dst) {
     } else {
         ++stats_.misses;
     }
+    if (observer_) observer_->looked_up(spi, dst, wildcard);
     return wildcard;
 }
 

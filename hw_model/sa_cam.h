@@ -23,6 +23,18 @@ struct SaCamStats {
     uint64_t deferred_invalidates = 0, busy_writes = 0;
 };
 
+// Sees what the pipeline does with the table: a co-simulated RTL CAM beside it gets the same lookups and
+// holds on the same clock edges (hw_model/tlm2cam_bridge.h). entry_changed: after on_entry_changed;
+// deferred = the clear at the last release of an invalidated held entry. released: after its clears.
+class CamObserver {
+public:
+    virtual ~CamObserver() = default;
+    virtual void looked_up(uint32_t spi, const IpAddr& dst, std::optional<uint32_t> result) = 0;
+    virtual void held(uint32_t index) = 0;
+    virtual void released(uint32_t index) = 0;
+    virtual void entry_changed(uint32_t index, reg::SaCmdOp op, bool deferred) = 0;
+};
+
 // Functional core: register file + table + lookup. No SystemC inside, so it is unit-testable alone.
 class SaCamTable {
 public:
@@ -42,7 +54,10 @@ public:
     // entry stops new matches at once but keeps the entry (and its key schedule) until the last holder lets
     // go; a write to it meanwhile is refused with SA_STATUS busy. So a frame is always checked with the SA
     // it matched, and a slot is never reprogrammed under a frame.
-    void hold(uint32_t index) { ++holds_[index / 2]; }
+    void hold(uint32_t index) {
+        ++holds_[index / 2];
+        if (observer_) observer_->held(index);
+    }
     void release(uint32_t index);
     bool retiring(uint32_t index) const { return retiring_[index]; }
 
@@ -56,6 +71,7 @@ public:
     // Called after an entry changed (written, invalidated, seq_hi updated): the crypto engine's key
     // schedule follows the table, as hardware expands a key when it is written.
     std::function<void(uint32_t index, const CamEntry& entry, reg::SaCmdOp op)> on_entry_changed;
+    void set_observer(CamObserver* o) { observer_ = o; }
 
 private:
     void execute(uint32_t command);
@@ -63,6 +79,7 @@ private:
     void link(uint32_t index);
     void invalidate(uint32_t index);
     void clear(uint32_t index);
+    void changed(uint32_t index, reg::SaCmdOp op, bool deferred);
 
     std::vector<CamEntry> entries_;
     std::vector<uint32_t> holds_;     // frames in flight holding each bundle (entry index / 2)
@@ -72,6 +89,7 @@ private:
     uint32_t ctrl_ = 0, caps_ = 0, auth_mask_ = 0, enc_mask_ = 0, udp_esp_mask_ = 0, status_ = 0;
     uint32_t valid_count_ = 0;
     SaCamStats stats_;
+    CamObserver* observer_ = nullptr;
 };
 
 // SystemC wrapper: the register target on the bus.

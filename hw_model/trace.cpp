@@ -237,6 +237,20 @@ void Tracer::close(uint64_t end_ps, uint64_t view_from_ps) {
     write_gtkw(std::min(view_from_ps, end_ps), end_ps);
 }
 
+// A co-simulated RTL block's group (`cam_rtl`, docs/rtl.md) goes right after its SystemC twin's (`cam`).
+static void place_rtl_twins(std::vector<std::string>& groups) {
+    static const std::string kSuffix = "_rtl";
+    for (size_t i = 0; i < groups.size(); ++i) {
+        const std::string& g = groups[i];
+        if (g.size() <= kSuffix.size() || g.compare(g.size() - kSuffix.size(), kSuffix.size(), kSuffix) != 0) continue;
+        const auto twin = std::find(groups.begin(), groups.end(), g.substr(0, g.size() - kSuffix.size()));
+        if (twin == groups.end() || twin - groups.begin() + 1 == std::ptrdiff_t(i)) continue;
+        const std::string moved = g;
+        groups.erase(groups.begin() + std::ptrdiff_t(i));
+        groups.insert(std::find(groups.begin(), groups.end(), moved.substr(0, moved.size() - kSuffix.size())) + 1, moved);
+    }
+}
+
 // GTKWave's save file: the dump file, the window, a zoom that shows the whole run, then one group per block
 // (the first part of each signal's path) with the block's signals in the order they were declared.
 // A line "+{alias} name" shows the signal under the alias.
@@ -269,6 +283,7 @@ void Tracer::write_gtkw(uint64_t from_ps, uint64_t end_ps) const {
         const std::string g = s.path.substr(0, s.path.find('.'));
         if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
     }
+    place_rtl_twins(groups);
     for (const std::string& g : groups) {
         std::fprintf(f, "@800200\n-%s\n", g.c_str());
         unsigned flags = 0;

@@ -9,7 +9,7 @@
 // LATENCY cycles from the input transfer to the record being valid; the pipeline holds while the output
 // is not taken, so back-pressure reaches in_ready in the same cycle.
 module desc_wb #(
-    parameter int LATENCY = 1,        // cycles, >= 1 (output registered)
+    parameter int LATENCY /*verilator public*/ = 1,  // cycles, >= 1 (output registered)
     parameter int TIMESTAMP_BYTES = 7 // record bytes 24..30: 2^56 ps = 20 hours
 ) (
     input  logic         clk,

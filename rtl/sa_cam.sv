@@ -10,8 +10,8 @@
 // Key material (SA_DATA words 12..28) is not stored here: a read-back returns it as zero, as the model's
 // write-only keys do, and a key store next to the crypto engine copies it on the `upd_*` notification.
 module sa_cam #(
-    parameter int BUNDLES = 1024,  // SA bundles; two entries each (AH + ESP), as SaCamTable(bundles)
-    parameter int LATENCY = 3      // cycles from lookup accepted to result valid (>= 2)
+    parameter int BUNDLES /*verilator public*/ = 1024,  // SA bundles; two entries each (AH + ESP), as SaCamTable(bundles)
+    parameter int LATENCY /*verilator public*/ = 3  // cycles from lookup accepted to result valid (>= 2)
 ) (
     input  logic         clk,
     input  logic         rst,
@@ -41,7 +41,21 @@ module sa_cam #(
     // on_entry_changed: the crypto key schedule follows the table. No back-pressure.
     output logic         upd_valid,
     output logic [11:0]  upd_index,
-    output logic [3:0]   upd_op
+    output logic [3:0]   upd_op,
+    // Hold port (SaCamTable::hold/release): a frame in flight holds the bundle (index / 2) of the entry it
+    // matched from its lookup until crypto is done with it. One hold and one release a cycle, no
+    // back-pressure; a release of a bundle nobody holds is ignored. A hold and a release of the same bundle
+    // on one edge leave its count as it was (the hold counts first).
+    input  logic         hold_valid,
+    input  logic [11:0]  hold_index,
+    input  logic         rel_valid,
+    input  logic [11:0]  rel_index,
+    // One-cycle pulse after the last release of a bundle cleared its retiring entries (an invalidate of a
+    // held entry is deferred to then): bit i of clr_mask for entry 2 * clr_bundle + i. The model's
+    // on_entry_changed(.., invalidate) of the deferred clear.
+    output logic         clr_valid,
+    output logic [10:0]  clr_bundle,
+    output logic [1:0]   clr_mask
 );
     localparam int ENTRIES = 2 * BUNDLES;
     localparam int DATA_WORDS = 48;  // reg::kSaDataWords
@@ -51,6 +65,8 @@ module sa_cam #(
     localparam logic [11:0] A_UDP = 12'h110, A_CMD = 12'h120, A_STATUS = 12'h124, A_CAPACITY = 12'h128;
     localparam logic [11:0] A_DATA0 = 12'h200, A_DATA_END = 12'h2C0;  // 48 words
     localparam logic [3:0] OP_WRITE = 4'd1, OP_INVALIDATE = 4'd2, OP_SEQ_HI = 4'd3, OP_READ = 4'd4;
+    localparam logic [31:0] STATUS_FAIL = 32'd1, STATUS_BUSY = 32'd2;  // reg::kSaStatusBusy
+    localparam int HOLD_BITS = 8;  // up to 255 frames in flight per bundle: the pipeline holds far fewer
 
     // The fields of a CamEntry the device keeps (pack_cam_entry words 0..11).
     typedef struct packed {
@@ -75,6 +91,9 @@ module sa_cam #(
     entry_t                mem[ENTRIES];
     logic [ENTRIES-1:0]    written;
     logic [ENTRIES-1:0]    live;
+    logic [ENTRIES-1:0]    retiring;  // invalidated while held: unlinked, cleared at the last release
+    logic [HOLD_BITS-1:0]  holds[BUNDLES];  // a RAM without reset: holds[b] counts only once counted[b]
+    logic [BUNDLES-1:0]    counted;
     logic [31:0]           staging[DATA_WORDS];
     logic [31:0]           ctrl, caps, auth_mask, enc_mask, udp_esp_mask, status;
 
@@ -108,10 +127,52 @@ module sa_cam #(
         return e;
     endfunction
 
+    // ---- hold port ------------------------------------------------------------------------------------
+    // This edge's hold and release act before its register command: the command sees the hold count after
+    // them, and a bundle whose last release is on this edge as already cleared.
+    localparam int BI = $clog2(ENTRIES) - 1;  // bundle index bits
+    logic [BI-1:0] hb, rb, cb;
+    assign hb = hold_index[BI:1];
+    assign rb = rel_index[BI:1];
+    logic hold_ok, rel_seen, rel_dec, rel_last;
+    assign hold_ok = hold_valid && 32'(hold_index) < 32'(ENTRIES);
+    assign rel_seen = rel_valid && 32'(rel_index) < 32'(ENTRIES);
+    logic [HOLD_BITS-1:0] hold_count, rel_count, cmd_count;  // before this edge
+    assign hold_count = counted[hb] ? holds[hb] : '0;
+    assign rel_count = counted[rb] ? holds[rb] : '0;
+    // A release of a bundle nobody holds is ignored (SaCamTable::release).
+    assign rel_dec = rel_seen && (rel_count != '0 || (hold_ok && hb == rb));
+    assign rel_last = rel_dec && rel_count == HOLD_BITS'(1) && !(hold_ok && hb == rb);
+    logic [1:0] clear_pair;  // retiring entries of bundle rb cleared on this edge
+    assign clear_pair = rel_last ? retiring[{rb, 1'b0} +: 2] : 2'b00;
+    // The command's entry as this edge's release leaves it, and its bundle's count after the hold/release.
+    assign cb = cmd_index[BI:1];
+    logic cmd_cleared, cmd_written, cmd_retiring, cmd_held;
+    assign cmd_cleared = cb == rb && clear_pair[cmd_index[0]];
+    assign cmd_written = written[cmd_index[BI:0]] && !cmd_cleared;
+    assign cmd_retiring = retiring[cmd_index[BI:0]] && !cmd_cleared;
+    assign cmd_count = counted[cb] ? holds[cb] : '0;
+    assign cmd_held = cmd_count + HOLD_BITS'(hold_ok && hb == cb) - HOLD_BITS'(rel_dec && rb == cb) != '0;
+
+    always_ff @(posedge clk) begin
+        if (rst) begin
+            counted <= '0;
+        end else if (hold_ok && rel_dec && hb == rb) begin
+            ;  // count unchanged
+        end else begin
+            if (hold_ok) begin
+                holds[hb] <= hold_count + HOLD_BITS'(1);
+                counted[hb] <= 1'b1;
+            end
+            if (rel_dec) holds[rb] <= rel_count - HOLD_BITS'(1);
+        end
+    end
+
     entry_t staged, cmd_entry;
     assign staged = unpack_staging();
-    assign cmd_entry = written[cmd_index[$clog2(ENTRIES)-1:0]] ? mem[cmd_index[$clog2(ENTRIES)-1:0]]
-                                                                : DEFAULT_ENTRY;
+    assign cmd_entry = cmd_written ? mem[cmd_index[BI:0]] : DEFAULT_ENTRY;
+    entry_t read_entry;  // a retiring entry reads back as CamEntry{}, as in SaCamTable
+    assign read_entry = cmd_retiring ? DEFAULT_ENTRY : cmd_entry;
 
     // SaCamTable::execute's checks: index in range, key lengths within their arrays, IP version 4 or 6.
     logic cmd_in_range, staged_ok;
@@ -125,9 +186,23 @@ module sa_cam #(
     always_ff @(posedge clk) begin
         upd_valid <= 1'b0;
         reg_rvalid <= 1'b0;
+        clr_valid <= 1'b0;
+        if (!rst && clear_pair != 2'b00) begin  // before the command: a write on this edge wins
+            for (int i = 0; i < 2; i++)
+                if (clear_pair[i]) begin
+                    written[{rb, 1'(i)}] <= 1'b0;
+                    retiring[{rb, 1'(i)}] <= 1'b0;
+                end
+            clr_valid <= 1'b1;
+            clr_bundle <= 11'(rb);
+            clr_mask <= clear_pair;
+        end
         if (rst) begin
             written <= '0;
             live <= '0;
+            retiring <= '0;
+            clr_bundle <= '0;
+            clr_mask <= '0;
             ctrl <= '0;
             caps <= '0;
             auth_mask <= '0;
@@ -151,23 +226,31 @@ module sa_cam #(
                     A_CMD: begin
                         status <= 32'd0;
                         if (!cmd_in_range) begin
-                            status <= 32'd1;
+                            status <= STATUS_FAIL;
                         end else begin
                             case (cmd_op)
                                 OP_WRITE:
-                                    if (!staged_ok) begin
-                                        status <= 32'd1;
+                                    if (cmd_retiring) begin
+                                        status <= STATUS_BUSY;  // not executed
+                                    end else if (!staged_ok) begin
+                                        status <= STATUS_FAIL;
                                     end else begin
                                         mem[ci] <= staged;
                                         written[ci] <= 1'b1;
                                         live[ci] <= staged.valid & staged.inbound;
                                         upd_valid <= 1'b1;
                                     end
-                                OP_INVALIDATE: begin
-                                    written[ci] <= 1'b0;
-                                    live[ci] <= 1'b0;
-                                    upd_valid <= 1'b1;
-                                end
+                                OP_INVALIDATE:
+                                    if (cmd_retiring) begin
+                                        ;  // already invalidated; cleared at its bundle's last release
+                                    end else if (cmd_held && cmd_entry.valid) begin
+                                        live[ci] <= 1'b0;  // no new matches; cleared at the last release
+                                        retiring[ci] <= 1'b1;
+                                    end else begin
+                                        written[ci] <= 1'b0;
+                                        live[ci] <= 1'b0;
+                                        upd_valid <= 1'b1;
+                                    end
                                 OP_SEQ_HI: begin
                                     // On a never-written entry this materialises CamEntry{} with seq_hi.
                                     mem[ci] <= '{valid: cmd_entry.valid, inbound: cmd_entry.inbound,
@@ -185,24 +268,24 @@ module sa_cam #(
                                 end
                                 OP_READ: begin
                                     // pack_cam_entry of the entry with its keys cleared: words 12..47 zero.
-                                    staging[0] <= {cmd_entry.slot, cmd_entry.proto, cmd_entry.ip_version,
-                                                   3'b000, cmd_entry.inner, cmd_entry.tunnel, cmd_entry.esn,
-                                                   cmd_entry.inbound, cmd_entry.valid};
-                                    staging[1] <= cmd_entry.spi;
-                                    staging[2] <= cmd_entry.seq_hi;
-                                    staging[3] <= cmd_entry.udp_esp;
-                                    staging[4] <= cmd_entry.enc_alg;
-                                    staging[5] <= cmd_entry.auth_alg;
-                                    staging[6] <= {8'd0, cmd_entry.auth_key_len, cmd_entry.enc_key_len,
-                                                   cmd_entry.icv_len};
-                                    staging[7] <= cmd_entry.handle;
-                                    staging[8] <= cmd_entry.dst[31:0];
-                                    staging[9] <= cmd_entry.dst[63:32];
-                                    staging[10] <= cmd_entry.dst[95:64];
-                                    staging[11] <= cmd_entry.dst[127:96];
+                                    staging[0] <= {read_entry.slot, read_entry.proto, read_entry.ip_version,
+                                                   3'b000, read_entry.inner, read_entry.tunnel, read_entry.esn,
+                                                   read_entry.inbound, read_entry.valid};
+                                    staging[1] <= read_entry.spi;
+                                    staging[2] <= read_entry.seq_hi;
+                                    staging[3] <= read_entry.udp_esp;
+                                    staging[4] <= read_entry.enc_alg;
+                                    staging[5] <= read_entry.auth_alg;
+                                    staging[6] <= {8'd0, read_entry.auth_key_len, read_entry.enc_key_len,
+                                                   read_entry.icv_len};
+                                    staging[7] <= read_entry.handle;
+                                    staging[8] <= read_entry.dst[31:0];
+                                    staging[9] <= read_entry.dst[63:32];
+                                    staging[10] <= read_entry.dst[95:64];
+                                    staging[11] <= read_entry.dst[127:96];
                                     for (int w = 12; w < DATA_WORDS; w++) staging[w] <= '0;
                                 end
-                                default: status <= 32'd1;
+                                default: status <= STATUS_FAIL;
                             endcase
                         end
                         upd_index <= cmd_index;
@@ -231,46 +314,66 @@ module sa_cam #(
     end
 
     // ---- lookup pipeline --------------------------------------------------------------------------------
-    // Stage 1 compares the key with every entry (match vectors), stage 2 picks the winner, stages 3..LATENCY
-    // carry it. The whole pipeline holds while the result waits for res_ready.
+    // Stage 1 compares the key with every entry and priority-encodes the lowest exact and the lowest
+    // wildcard match, stage 2 picks exact before wildcard, stages 3..LATENCY carry it. The whole pipeline
+    // holds while the result waits for res_ready.
 
     logic adv;
     assign adv = !res_valid || res_ready;
     assign lk_ready = adv && !rst;
 
-    logic               s1_valid;
-    logic [ENTRIES-1:0] s1_exact, s1_wild;
+    // {exact found, exact index, wildcard found, wildcard index}. Only live entries take part; a 32-entry
+    // group without one is skipped at once (for the simulation's speed: the logic is the same).
+    typedef struct packed {
+        logic        exact;
+        logic [11:0] exact_index;
+        logic        wild;
+        logic [11:0] wild_index;
+    } match_t;
+
+    localparam int GROUPS = (ENTRIES + 31) / 32;
+    logic [GROUPS*32-1:0] live_groups;  // `live`, padded to whole groups
+    assign live_groups = (GROUPS * 32)'(live);
+
+    function automatic match_t find(input logic [31:0] spi, input logic [7:0] version, input logic [127:0] dst);
+        match_t m;
+        m = '0;
+        for (int g = 0; g < GROUPS; g++) begin
+            if (live_groups[g * 32 +: 32] != 32'd0) begin
+                for (int j = 0; j < 32; j++) begin
+                    if (live_groups[g * 32 + j]) begin
+                        if (mem[g * 32 + j].spi == spi && mem[g * 32 + j].ip_version == version) begin
+                            if (mem[g * 32 + j].dst == dst && !m.exact) begin
+                                m.exact = 1'b1;
+                                m.exact_index = 12'(g * 32 + j);
+                            end else if (mem[g * 32 + j].dst == 128'd0 && !m.wild) begin
+                                m.wild = 1'b1;
+                                m.wild_index = 12'(g * 32 + j);
+                            end
+                        end
+                    end
+                end
+            end
+        end
+        return m;
+    endfunction
+
+    logic   s1_valid;
+    match_t s1_match;
 
     always_ff @(posedge clk) begin
         if (rst) begin
             s1_valid <= 1'b0;
-            s1_exact <= '0;
-            s1_wild <= '0;
+            s1_match <= '0;
         end else if (adv) begin
             s1_valid <= lk_valid;
-            if (lk_valid) begin
-                for (int i = 0; i < ENTRIES; i++) begin
-                    s1_exact[i] <= live[i] && mem[i].spi == lk_spi && mem[i].ip_version == lk_ip_version &&
-                                   mem[i].dst == lk_dst;
-                    s1_wild[i] <= live[i] && mem[i].spi == lk_spi && mem[i].ip_version == lk_ip_version &&
-                                  mem[i].dst == 128'd0;
-                end
-            end
+            if (lk_valid) s1_match <= find(lk_spi, lk_ip_version, lk_dst);
         end
     end
 
-    // Lowest set bit of a match vector.
-    function automatic logic [12:0] lowest(input logic [ENTRIES-1:0] v);
-        logic [12:0] r;  // {found, index}
-        r = '0;
-        for (int i = ENTRIES - 1; i >= 0; i--)
-            if (v[i]) r = {1'b1, 12'(i)};
-        return r;
-    endfunction
-
-    logic [12:0] exact_pick, wild_pick;
-    assign exact_pick = lowest(s1_exact);
-    assign wild_pick = lowest(s1_wild);
+    logic [12:0] exact_pick, wild_pick;  // {found, index}
+    assign exact_pick = {s1_match.exact, s1_match.exact_index};
+    assign wild_pick = {s1_match.wild, s1_match.wild_index};
 
     logic        p_valid[2:LATENCY];
     logic        p_hit[2:LATENCY];

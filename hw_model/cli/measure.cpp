@@ -14,6 +14,7 @@
 
 #include "ov2_top.h"
 #include "run_output.h"
+#include "run_report.h"
 #include "sim_config.h"
 
 namespace ov2 {
@@ -104,6 +105,7 @@ json measure_here(const MeasureOptions& options) {
     config.mac.pacing = spec.offered_gbps > 0 ? Pacing::Capture : Pacing::LineRate;
     for (const std::string& s : options.settings) apply_setting(s, config);
     apply_option("--mode", "mode", options.mode, config);
+    if (!options.rtl.empty()) config.rtl = parse_rtl_option(options.rtl);
     RunOutput out{RunOutput::CountsOnly{}};
     Ov2System sys("ov2", config, gen, gen.sas(), &out);
     sys.run();
@@ -119,6 +121,8 @@ json measure_here(const MeasureOptions& options) {
     r["mode"] = "model";
     r["timing_mode"] = timing_mode_name(config.mode);
     r["settings"] = options.settings;
+    r["rtl"] = options.rtl;
+    if (const std::string bad = rtl_disagreements(sys); !bad.empty()) throw std::runtime_error(bad);
     r["wall_seconds"] = wall;
     r["frames_per_second"] = double(spec.frames) / wall;
     r["simulated_us"] = sim_ps / 1e6;
@@ -155,6 +159,10 @@ std::vector<std::string> measure_arguments(const MeasureOptions& o) {
     }
     if (o.botan_only) args.push_back("--botan-only");
     else args.insert(args.end(), {"--mode", o.mode});
+    if (!o.rtl.empty()) {
+        args.push_back("--rtl");
+        args.push_back(o.rtl);
+    }
     return args;
 }
 

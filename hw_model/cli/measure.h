@@ -17,6 +17,7 @@ struct MeasureOptions {
     std::vector<std::string> settings;  // --set NAME=VALUE for the model
     std::string mode = "cycle";         // --mode cycle|fast
     bool botan_only = false;            // decrypt + verify the same frames with Botan in a loop, no model
+    std::string rtl;                    // --rtl: co-simulated RTL blocks ("" = pure SystemC)
     std::string executable;             // ov2sim binary for measure_child ("" = this process's executable)
 };
 

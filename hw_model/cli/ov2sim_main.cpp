@@ -61,6 +61,8 @@ struct RunOptions {
     std::vector<std::string> settings;
     bool fcs = false, no_offload = false, quiet = false;
     std::string vcd;  // --vcd: waveform file (docs/waveforms.md)
+    std::string rtl;  // --rtl: co-simulated RTL blocks (docs/rtl.md)
+    bool rtl_xcheck = false;
 };
 
 int run_command(const RunOptions& opt) {
@@ -71,6 +73,11 @@ int run_command(const RunOptions& opt) {
     if (!opt.pacing.empty()) ov2::apply_option("--pacing", "mac.pacing", opt.pacing, config);
     if (!opt.mode.empty()) ov2::apply_option("--mode", "mode", opt.mode, config);
     for (const std::string& s : opt.settings) ov2::apply_setting(s, config);
+    if (!opt.rtl.empty()) config.rtl = ov2::parse_rtl_option(opt.rtl);
+    if (opt.rtl_xcheck && !config.rtl.any())
+        throw ov2::InputError("--rtl-xcheck", "", "checks the RTL blocks of --rtl, and none is given",
+                              "--rtl cam, wb or cam,wb with it");
+    config.rtl.x_check = opt.rtl_xcheck;
 
     std::vector<ov2::AddSa> sas = ov2::load_sa_file(opt.sa);
     std::vector<ov2::OidEvent> oids;
@@ -109,6 +116,10 @@ int run_command(const RunOptions& opt) {
     output.close();
     ov2::write_stats_json(opt.out + "/stats.json", ov2::make_stats_json(sys, output, info));
     if (!opt.quiet) std::cout << ov2::format_summary(sys, output, info);
+    if (const std::string bad = ov2::rtl_disagreements(sys); !bad.empty()) {
+        std::cerr << "ov2sim: internal error: " << bad << "\n";
+        return kExitFailure;
+    }
     if (!source.error().empty()) {
         const uint64_t before = sys.frames_seen();
         std::cerr << "ov2sim: error: " << source.error() << " (" << (before == 1 ? "the frame" : "the " + std::to_string(before) + " frames")
@@ -155,6 +166,8 @@ int sc_main(int argc, char** argv) {
     run->add_option("--pacing", opt.pacing, "line (back to back at line rate, default) or capture (pcap timestamps)");
     run->add_option("--mode", opt.mode, "cycle (SystemC threads per block, default) or fast (one thread, same timing arithmetic)");
     run->add_option("--vcd", opt.vcd, "write a VCD of the pipeline to FILE (traces/FILE when FILE has no directory) and FILE.gtkw for GTKWave");
+    run->add_option("--rtl", opt.rtl, "co-simulate RTL blocks: cam, wb or cam,wb (docs/rtl.md)");
+    run->add_flag("--rtl-xcheck", opt.rtl_xcheck, "with --rtl: a second instance of each RTL block with other X values must agree");
     run->add_flag("--fcs", opt.fcs, "frames in the capture end with their FCS: check and strip it");
     run->add_flag("--no-offload", opt.no_offload, "IPsec offload not enabled: every frame indicated unprocessed");
     run->add_flag("--quiet", opt.quiet, "no summary on stdout");
@@ -179,6 +192,7 @@ int sc_main(int argc, char** argv) {
     add_traffic_options(*measure, measure_opt.traffic, measure_opt.settings);
     measure->add_option("--mode", measure_opt.mode, "cycle (default) or fast");
     measure->add_flag("--botan-only", measure_opt.botan_only, "decrypt and verify with Botan alone, no model");
+    measure->add_option("--rtl", measure_opt.rtl, "co-simulate RTL blocks: cam, wb or cam,wb (docs/rtl.md)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

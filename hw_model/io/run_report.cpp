@@ -49,6 +49,37 @@ json oid_log(Ov2System& sys) {
 
 }  // namespace
 
+namespace {
+
+json bridge_json(const RtlBridgeStats& s) {
+    return json{{"edges", s.edges}, {"transfers", s.transfers}, {"delayed_inputs", s.delayed_inputs},
+                {"mismatches", s.mismatches}, {"first_mismatch", s.first_mismatch}};
+}
+
+// Only with --rtl: the bridges' counters (docs/rtl.md).
+json rtl_json(Ov2System& sys) {
+    json r = json::object();
+    if (sys.cam_rtl()) r["cam"] = bridge_json(sys.cam_rtl()->stats());
+    if (sys.wb_rtl()) r["wb"] = bridge_json(sys.wb_rtl()->stats());
+    return r;
+}
+
+}  // namespace
+
+std::string rtl_disagreements(Ov2System& sys) {
+    uint64_t n = 0;
+    std::string first;
+    for (const RtlBridgeStats* s : {sys.cam_rtl() ? &sys.cam_rtl()->stats() : nullptr,
+                                    sys.wb_rtl() ? &sys.wb_rtl()->stats() : nullptr}) {
+        if (!s || !s->mismatches) continue;
+        if (first.empty()) first = s->first_mismatch;
+        n += s->mismatches;
+    }
+    if (!n) return "";
+    return "--rtl: " + std::to_string(n) + " disagreement" + (n == 1 ? "" : "s") +
+           " between the RTL and the SystemC model; first: " + first;
+}
+
 json make_stats_json(Ov2System& sys, const RunOutput& out, const RunInfo& info) {
     const MacStats& mac = sys.mac_stats();
     const RxPathStats& rx = sys.rx_stats();
@@ -67,7 +98,7 @@ json make_stats_json(Ov2System& sys, const RunOutput& out, const RunInfo& info) 
     json status = json::object();
     for (size_t s = 0; s < rx.status.size(); ++s) status[crypto_status_name(CryptoStatus(s))] = rx.status[s];
 
-    return json{
+    json stats{
         {"run", {{"mode", timing_mode_name(sys.config().mode)}, {"pcap", info.pcap_path}, {"sa_file", info.sa_path}, {"frames_in", sys.frames_seen()},
                  {"oob_lines", c.lines}, {"indicated", c.indicated}, {"dropped", c.dropped},
                  {"simulated_us", ps_to_us(sim_ps)}, {"wall_seconds", info.wall_seconds},
@@ -114,6 +145,8 @@ json make_stats_json(Ov2System& sys, const RunOutput& out, const RunInfo& info) 
                        {"sa_delete_requests", tp.sa_delete_requests}, {"delete_sa_issued", tp.delete_sa_issued},
                        {"delete_without_pair", tp.delete_without_pair}}},
     };
+    if (sys.config().rtl.any()) stats["rtl"] = rtl_json(sys);
+    return stats;
 }
 
 void write_stats_json(const std::string& path, const json& stats) {

@@ -162,4 +162,26 @@ void load_sim_config(const std::string& path, SimConfig& config) {
     }
 }
 
+RtlSwap parse_rtl_option(const std::string& names) {
+    static const char* kExpected = "cam, wb or cam,wb";
+    RtlSwap swap;
+    size_t from = 0;
+    for (;;) {
+        const size_t comma = names.find(',', from);
+        const std::string name = names.substr(from, comma == std::string::npos ? std::string::npos : comma - from);
+        if (name == "cam") swap.cam = true;
+        else if (name == "wb") swap.wb = true;
+        else if (name == "parser")
+            throw InputError("--rtl", "parser",
+                             "the parser swap-in is not available yet: the RTL parser reads one header a cycle and "
+                             "answers after the frame's last beat, the SystemC stage takes max(beats, 1) cycles a "
+                             "frame, so the time stamps could not match (docs/rtl.md)",
+                             kExpected);
+        else if (name.empty()) throw InputError("--rtl", "", "empty block name in '" + names + "'", kExpected);
+        else throw InputError("--rtl", name, "not an RTL block", kExpected);
+        if (comma == std::string::npos) return swap;
+        from = comma + 1;
+    }
+}
+
 }  // namespace ov2

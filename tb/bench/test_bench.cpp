@@ -73,6 +73,21 @@ TEST(Measure, BusLatencyMovesTheIndicationLatency) {
     EXPECT_NEAR(slow - base, 2000.0, 300.0);
 }
 
+// measure --rtl: the co-simulated run simulates the same cycles and frames as the pure SystemC one (the
+// RTL changes no result), reports which blocks were RTL, and refuses an unknown block.
+TEST(Measure, RtlCoSimulationSimulatesTheSameCycles) {
+    MeasureOptions o = traffic("aes-gcm-128", 64, 3000);
+    const nlohmann::json sc = measure_child(o);
+    o.rtl = "cam,wb";
+    const nlohmann::json rtl = measure_child(o);
+    EXPECT_EQ(rtl["rtl"], "cam,wb");
+    EXPECT_EQ(rtl["simulated_cycles"], sc["simulated_cycles"]);
+    EXPECT_EQ(rtl["indicated"], sc["indicated"]);
+    EXPECT_GT(rtl["cycles_per_second"].get<double>(), 0.0);
+    o.rtl = "crypto";
+    EXPECT_THROW(measure_child(o), std::runtime_error);
+}
+
 TEST(Sweep, WritesTheTableAndThePlots) {
     const fs::path out = fs::path(OV2_BINARY_DIR) / "test_bench_sweep";
     fs::remove_all(out);

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "cpl2wb_bridge.h"
 #include "ov2_types.h"
 #include "rtl_harness.h"
 #include "rx_parser.h"
@@ -56,18 +57,7 @@ public:
 private:
     static void drive(Dut& d, bool valid, const Completion& c, bool ready) {
         d->in_valid = valid;
-        d->in_frame_tag = c.frame_tag;
-        d->in_length = c.length;
-        d->in_ipsec_flags = c.ipsec_flags;
-        d->in_handle = c.handle;
-        d->in_inner_handle = c.inner_handle;
-        d->in_crypto_status = c.crypto_status;
-        d->in_next_header = c.next_header;
-        d->in_pad_length = c.pad_length;
-        d->in_unprocessed_reason = c.unprocessed_reason;
-        d->in_seq_low = c.seq_low;
-        d->in_timestamp_ps = c.timestamp_ps;
-        d->in_done = c.done;
+        set_completion_pins(d.model(), c);
         d->cpl_ready = ready;
         d.settle();
     }

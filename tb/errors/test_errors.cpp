@@ -593,6 +593,26 @@ TEST(ErrorsOptions, SaCamBundlesOutOfRange) {
     expect_error(run(dir, "--set sa_cam_bundles=5000"), {"--set", "sa_cam_bundles", "5000", "1 to 2048"});
 }
 
+TEST(ErrorsOptions, RtlUnknownBlock) {
+    const std::string dir = setup();
+    expect_error(run(dir, "--rtl cam,crypto"), {"--rtl", "crypto", "not an RTL block", "cam, wb or cam,wb"});
+}
+
+TEST(ErrorsOptions, RtlParserNotYet) {
+    const std::string dir = setup();
+    expect_error(run(dir, "--rtl parser"), {"--rtl", "parser", "not available yet", "docs/rtl.md"});
+}
+
+TEST(ErrorsOptions, RtlCamLatencyDiffers) {
+    const std::string dir = setup();
+    expect_error(run(dir, "--rtl cam --set cam_latency_cycles=4"), {"--rtl", "cam_latency_cycles", "4", "LATENCY"});
+}
+
+TEST(ErrorsOptions, RtlXcheckWithoutRtl) {
+    const std::string dir = setup();
+    expect_error(run(dir, "--rtl-xcheck"), {"--rtl-xcheck", "none is given", "--rtl cam"});
+}
+
 TEST(ErrorsOptions, MalformedConfigJson) {
     const std::string dir = setup();
     write(dir + "/config.json", "{\"timing\": {\"core_clock_mhz\": 250,}}\n");

@@ -47,6 +47,18 @@ struct Result {
     uint32_t index = 0;
 };
 
+// One edge's hold port inputs.
+struct HoldPort {
+    bool hold = false, rel = false;
+    uint32_t hold_index = 0, rel_index = 0;
+};
+
+// The deferred-clear pulse expected after an edge (clr_*).
+struct ClearPulse {
+    bool valid = false;
+    uint32_t bundle = 0, mask = 0;
+};
+
 void set_dst(Vsa_cam& m, const std::array<uint8_t, 16>& dst) {
     for (int w = 0; w < 4; ++w)
         m.lk_dst[w] = uint32_t(dst[4 * w]) | uint32_t(dst[4 * w + 1]) << 8 | uint32_t(dst[4 * w + 2]) << 16 |
@@ -62,6 +74,12 @@ public:
         : LockstepBench(cfg, "cam"), table_(kBundles), latency_(TimingParams{}.cam_latency_cycles),
           pipe_(latency_) {
         table_.on_entry_changed = [this](uint32_t index, const CamEntry&, reg::SaCmdOp op) {
+            if (releasing_) {  // the last release of a bundle cleared a retiring entry
+                clr_next_.valid = true;
+                clr_next_.bundle = index / 2;
+                clr_next_.mask |= 1u << (index & 1);
+                return;
+            }
             upd_pending_ = true;
             upd_index_ = index;
             upd_op_ = uint32_t(op);
@@ -71,6 +89,8 @@ public:
             d->reg_rd = 0;
             d->lk_valid = 0;
             d->res_ready = 0;
+            d->hold_valid = 0;
+            d->rel_valid = 0;
         });
     }
 
@@ -79,7 +99,19 @@ public:
     uint64_t reg_ops_done() const { return reg_ops_done_; }
     uint64_t full_rate_cycles() const { return full_rate_cycles_; }
     uint64_t res_stalls() const { return res_check_.stalls(); }
-    bool done() const { return regs_.empty() && keys_.empty() && pipe_.in_flight() == 0 && !rd_pending_; }
+    bool done() const {
+        return regs_.empty() && keys_.empty() && pipe_.in_flight() == 0 && !rd_pending_ && held_.empty();
+    }
+    // Frames in flight: a lookup that hits may hold the bundle it matched, and held bundles are released
+    // later in random order (sometimes a bundle nobody holds), as the CAM and crypto stages do.
+    void enable_holds(uint64_t seed) {
+        holds_on_ = true;
+        hold_rnd_ = rtl::Traffic(seed);
+    }
+    // Planted bug for the self-check: the C++ table does not see the holds (the RTL does).
+    void plant_lost_holds() { lost_holds_ = true; }
+    uint64_t clear_pulses() const { return clear_pulses_; }
+    uint64_t holds_done() const { return holds_done_; }
 
     void reg_write(uint32_t addr, uint32_t value) { regs_.push_back({true, addr, value}); }
     void reg_read(uint32_t addr) { regs_.push_back({false, addr, 0}); }
@@ -92,7 +124,11 @@ public:
     }
 
 private:
-    void drive(Dut& d, const RegOp* op, bool lk_valid, const Key& k, bool res_ready) {
+    void drive(Dut& d, const RegOp* op, bool lk_valid, const Key& k, bool res_ready, const HoldPort& h) {
+        d->hold_valid = h.hold;
+        d->hold_index = h.hold ? h.hold_index : 0;
+        d->rel_valid = h.rel;
+        d->rel_index = h.rel ? h.rel_index : 0;
         d->reg_wr = op && op->write;
         d->reg_rd = op && !op->write;
         d->reg_addr = op ? op->addr : 0;
@@ -117,10 +153,14 @@ private:
         const bool lk_valid = key_presented_;
         const Key key = lk_valid ? keys_.front() : Key{};
         const bool res_ready = traffic_.ready();
+        // The lookup reads the table before anything else of this edge, so its answer (and the hold of
+        // the bundle it matched) is known before the inputs are driven.
+        const Result in = lk_valid && pipe_.advances(res_ready) ? table_lookup(key) : Result{};
+        const HoldPort hp = hold_inputs(in);
 
         // Ready-independence: the result outputs must not move when only res_ready changes.
         Vsa_cam& m = drive_both(
-            now, res_ready, [&](Dut& d, bool r) { drive(d, op, lk_valid, key, r); },
+            now, res_ready, [&](Dut& d, bool r) { drive(d, op, lk_valid, key, r, hp); },
             [](Vsa_cam& x) { return bool(x.res_valid); }, res_data, "res_valid (res_ready-independent)",
             "res_{hit,wildcard,index} (res_ready-independent)");
 
@@ -144,6 +184,11 @@ private:
             mm_.check(now, "upd_index", upd_due_index_, uint32_t(m.upd_index));
             mm_.check(now, "upd_op", upd_due_op_, uint32_t(m.upd_op));
         }
+        mm_.check(now, "clr_valid", clr_due_.valid, bool(m.clr_valid));
+        if (clr_due_.valid && m.clr_valid) {
+            mm_.check(now, "clr_bundle", clr_due_.bundle, uint32_t(m.clr_bundle));
+            mm_.check(now, "clr_mask", clr_due_.mask, uint32_t(m.clr_mask));
+        }
 
         // ---- protocol rules, and the shadow instance (other X seed) agreeing on everything defined ----
         lk_check_.check(now, lk_valid, m.lk_ready, {key.spi, key.version}, mm_);
@@ -153,23 +198,21 @@ private:
         mm_.check(now, "shadow res_valid", bool(m.res_valid), bool(s.res_valid));
         mm_.check(now, "shadow reg_rvalid", bool(m.reg_rvalid), bool(s.reg_rvalid));
         mm_.check(now, "shadow upd_valid", bool(m.upd_valid), bool(s.upd_valid));
+        mm_.check(now, "shadow clr_valid", bool(m.clr_valid), bool(s.clr_valid));
+        if (m.clr_valid)
+            mm_.check(now, "shadow clr data", uint32_t(m.clr_bundle) << 2 | uint32_t(m.clr_mask),
+                      uint32_t(s.clr_bundle) << 2 | uint32_t(s.clr_mask));
         if (m.res_valid) mm_.check(now, "shadow res data", res_data(m), res_data(s));
         if (m.reg_rvalid) mm_.check(now, "shadow reg_rdata", uint32_t(m.reg_rdata), uint32_t(s.reg_rdata));
 
-        // ---- the edge: the lookup reads the table as it was before this edge's register write ----
-        Result in;
-        if (lk_valid && adv) {
-            const IpAddr dst = make_dst(key);
-            const std::optional<uint32_t> idx = table_.lookup(key.spi, dst);
-            in.valid = true;
-            in.hit = idx.has_value();
-            in.index = idx.value_or(0);
-            in.wildcard = idx && table_.entry(*idx).dst.is_zero() && !dst.is_zero();
+        // ---- the edge: lookup (above), then hold and release, then the register access ----
+        if (in.valid) {
             keys_.pop_front();
             key_presented_ = false;
             ++lookups_done_;
         }
         if (adv) pipe_.shift_in(in);
+        apply_holds(hp);
         upd_due_ = false;
         rd_pending_ = false;
         if (op) {
@@ -186,6 +229,56 @@ private:
             regs_.pop_front();
             ++reg_ops_done_;
         }
+    }
+
+    Result table_lookup(const Key& key) {
+        const IpAddr dst = make_dst(key);
+        const std::optional<uint32_t> idx = table_.lookup(key.spi, dst);
+        Result r;
+        r.valid = true;
+        r.hit = idx.has_value();
+        r.index = idx.value_or(0);
+        r.wildcard = idx && table_.entry(*idx).dst.is_zero() && !dst.is_zero();
+        return r;
+    }
+
+    // This edge's hold (of the bundle the lookup matched) and release (of a held bundle, or rarely of one
+    // nobody holds); at most 48 holds outstanding.
+    HoldPort hold_inputs(const Result& in) {
+        HoldPort h;
+        if (!holds_on_) return h;
+        if (in.hit && held_.size() < 48 && hold_rnd_.chance(60)) {
+            h.hold = true;
+            h.hold_index = in.index;
+        }
+        const unsigned rel_pct = held_.size() > 32 ? 50 : held_.size() > 16 ? 10 : 2;  // holds last ~50 cycles
+        if (!held_.empty() && hold_rnd_.chance(rel_pct)) {
+            const size_t i = size_t(hold_rnd_.below(held_.size()));
+            h.rel = true;
+            h.rel_index = held_[i];
+            held_[i] = held_.back();
+            held_.pop_back();
+        } else if (hold_rnd_.chance(1)) {
+            h.rel = true;
+            h.rel_index = uint32_t(hold_rnd_.below(2 * kBundles));
+        }
+        if (h.hold) held_.push_back(h.hold_index);
+        return h;
+    }
+
+    void apply_holds(const HoldPort& h) {
+        clr_next_ = ClearPulse{};
+        if (h.hold) {
+            if (!lost_holds_) table_.hold(h.hold_index);
+            ++holds_done_;
+        }
+        if (h.rel) {
+            releasing_ = true;
+            table_.release(h.rel_index);
+            releasing_ = false;
+        }
+        clr_due_ = clr_next_;
+        if (clr_due_.valid) ++clear_pulses_;
     }
 
     static IpAddr make_dst(const Key& k) {
@@ -205,6 +298,11 @@ private:
     uint32_t rd_expected_ = 0;
     bool upd_pending_ = false, upd_due_ = false;
     uint32_t upd_index_ = 0, upd_op_ = 0, upd_due_index_ = 0, upd_due_op_ = 0;
+    bool holds_on_ = false, releasing_ = false, lost_holds_ = false;
+    rtl::Traffic hold_rnd_{0};
+    std::vector<uint32_t> held_;  // entry indices of the holds outstanding
+    ClearPulse clr_next_, clr_due_;
+    uint64_t clear_pulses_ = 0, holds_done_ = 0;
     rtl::HandshakeChecker lk_check_{"lk"}, res_check_{"res"};
     uint64_t lookups_done_ = 0, reg_ops_done_ = 0, full_rate_cycles_ = 0;
 };
@@ -297,6 +395,7 @@ TEST(SaCamRtl, RandomCommandsAndLookupsLockstep) {
     uint64_t wild_hits = 0, exact_hits = 0, misses = 0, bad_cmds = 0, writes = 0, invalidates = 0, seqhi = 0;
     auto bench = rtl::run_lockstep<CamBench>("SaCamRtl_Random", seed, [&](CamBench& b) {
         rtl::Traffic rnd(seed ^ 0xC0FFEE);
+        b.enable_holds(seed ^ 0x401D);
         const uint32_t entries = 2 * kBundles;
         // Few SPIs and destinations so that entries collide: exact vs wildcard vs other version.
         std::vector<uint32_t> spis;
@@ -444,14 +543,22 @@ TEST(SaCamRtl, RandomCommandsAndLookupsLockstep) {
     EXPECT_GT(writes, n_ops / 5);
     EXPECT_GT(invalidates, n_ops / 10);
     EXPECT_GT(seqhi, n_ops / 50);
+    // The hold port: invalidates of held entries deferred to the last release, writes to them refused.
+    EXPECT_GT(st.deferred_invalidates, n_ops / 200);
+    EXPECT_GT(st.busy_writes, n_ops / 500);
+    EXPECT_EQ(bench->clear_pulses() > 0, st.deferred_invalidates > 0);
+    EXPECT_GT(bench->holds_done(), n_lookups / 20);
     EXPECT_GT(bench->full_rate_cycles(), n_lookups / 20);  // back-to-back lookups at one a cycle
     EXPECT_GT(bench->res_stalls(), n_lookups / 20);        // results held under back-pressure
     std::printf("cycles %llu, lookups %llu (exact %llu, wildcard %llu, miss %llu), register accesses %llu, "
-                "commands: write %llu invalidate %llu seq_hi %llu bad %llu; zero mismatches\n",
+                "commands: write %llu invalidate %llu seq_hi %llu bad %llu; holds %llu, deferred invalidates %llu, "
+                "busy writes %llu, deferred clears %llu; zero mismatches\n",
                 (unsigned long long)bench->cycles(), (unsigned long long)bench->lookups_done(),
                 (unsigned long long)exact_hits, (unsigned long long)wild_hits, (unsigned long long)misses,
                 (unsigned long long)bench->reg_ops_done(), (unsigned long long)writes,
-                (unsigned long long)invalidates, (unsigned long long)seqhi, (unsigned long long)bad_cmds);
+                (unsigned long long)invalidates, (unsigned long long)seqhi, (unsigned long long)bad_cmds,
+                (unsigned long long)bench->holds_done(), (unsigned long long)st.deferred_invalidates,
+                (unsigned long long)st.busy_writes, (unsigned long long)bench->clear_pulses());
 }
 
 // The checker itself: an RTL answer that differs from the C++ core is reported with its cycle, signal and
@@ -483,6 +590,31 @@ TEST(SaCamRtl, MismatchReportNamesCycleSignalAndWritesVcd) {
     EXPECT_NE(sc.vcd.find("res_hit"), std::string::npos);
     // The window ends kVcdHalfWindow cycles after the mismatch (two time steps a cycle).
     EXPECT_NE(sc.vcd.find(rtl::vcd_window_end(sc.first)), std::string::npos);
+}
+
+// The hold port is compared too: with the C++ table not seeing the holds, an invalidate of a held entry
+// clears at once there but is deferred in the RTL, and the missing upd pulse is reported.
+TEST(SaCamRtl, HoldPortMismatchIsReported) {
+    CamEntry e;
+    e.valid = true;
+    e.spi = 0x77;
+    e.dst = *IpAddr::parse("198.51.100.9");
+    e.ip_version = 4;
+    const auto sc = rtl::self_check<CamBench>("SaCamRtl_HoldSelfCheck", 5, [&](CamBench& b) {
+        b.plant_lost_holds();
+        b.enable_holds(11);
+        b.program(9, e);
+        b.run();
+        Key k;
+        k.spi = e.spi;
+        k.version = 4;
+        k.dst = e.dst.bytes;
+        for (int i = 0; i < 20; ++i) b.lookup(k);
+        b.reg_write(reg::kSaCmd, 9 | uint32_t(reg::kSaCmdInvalidate) << 28);
+        b.run();
+    });
+    ASSERT_TRUE(sc.first.found);
+    EXPECT_TRUE(sc.first.signal == "upd_valid" || sc.first.signal == "clr_valid") << sc.first.str();
 }
 
 }  // namespace ov2

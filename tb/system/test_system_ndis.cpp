@@ -345,8 +345,11 @@ TEST(SaDeleteReq, WithoutAnOutboundPairOnlyTheInboundSaIsDeleted) {
 // the OIDs before frame 9 delete "a" and add "b" into the only slot. The held frames are still checked with
 // "a" (not CRYPTO_GENERIC_ERROR, not with b's key) and carry a's handle; "b" gets the slot once they are done,
 // under a handle of its own, so no late frame of "a" can land in b's replay window.
-// a's frames are still in the device when a is deleted and b takes its slot (outputs in dir/out-MODE).
-RunResult run_delete_in_flight(const std::string& dir, const std::string& mode) {
+namespace {
+
+// The inputs of the DELETE_SA-under-load case below in `dir` (frames.pcap, sa.json, oids.json): frames
+// 1-8 of SA "a", then the OIDs that delete "a" and add "b", then frames 9-10 of "b". Returns the frames.
+std::vector<Bytes> write_delete_under_load(const std::string& dir) {
     write_file(dir + "/sa.json",
                "{\"sas\": [" + gcm_sa_json("a", "inbound", "192.0.2.20", "192.0.2.10", kInbound, "") + "]}\n");
     write_file(dir + "/oids.json",
@@ -357,13 +360,27 @@ RunResult run_delete_in_flight(const std::string& dir, const std::string& mode) 
     for (uint32_t seq = 1; seq <= 8; ++seq) frames.push_back(esp_transport_frame(kInbound, seq));
     for (uint32_t seq = 1; seq <= 2; ++seq) frames.push_back(esp_transport_frame(kOther, seq));
     write_pcap(dir + "/frames.pcap", frames);
-    return run_sim(dir + "/frames.pcap", dir + "/sa.json", dir + "/out-" + mode,
-                   {"--oids", dir + "/oids.json", "--set", "sa_cam_bundles=1", "--set", "caps.sa_offload_capacity=1",
-                    "--set", "crypto_lanes=1", "--set", "crypto_gcm_bytes_per_cycle=1", "--mode", mode});
+    return frames;
 }
+
+// One slow crypto lane, so frames of "a" are still in flight when it is deleted.
+std::vector<std::string> delete_under_load_options(const std::string& dir, const std::string& bundles) {
+    return {"--oids", dir + "/oids.json", "--set", "sa_cam_bundles=" + bundles, "--set", "caps.sa_offload_capacity=1",
+            "--set", "crypto_lanes=1", "--set", "crypto_gcm_bytes_per_cycle=1"};
+}
+
+// a's frames are still in the device when a is deleted and b takes its slot (outputs in dir/out-MODE).
+RunResult run_delete_in_flight(const std::string& dir, const std::string& mode) {
+    std::vector<std::string> options = delete_under_load_options(dir, "1");
+    options.insert(options.end(), {"--mode", mode});
+    return run_sim(dir + "/frames.pcap", dir + "/sa.json", dir + "/out-" + mode, options);
+}
+
+}  // namespace
 
 TEST(DeleteSa, FramesInFlightAreCheckedWithTheirSaAndTheReusedSlotGetsANewHandle) {
     const std::string dir = scratch_dir();
+    write_delete_under_load(dir);
     const RunResult r = run_delete_in_flight(dir, "cycle");
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::vector<json> oob = by_frame(read_jsonl(dir + "/out-cycle/oob.jsonl"), 10);
@@ -402,6 +419,7 @@ TEST(DeleteSa, FramesInFlightAreCheckedWithTheirSaAndTheReusedSlotGetsANewHandle
 // in flight are looked up, held and released at their own times; every line and counter the same.
 TEST(DeleteSa, FramesInFlightGiveTheSameResultsInFastMode) {
     const std::string dir = scratch_dir();
+    write_delete_under_load(dir);
     ASSERT_EQ(run_delete_in_flight(dir, "cycle").exit_code, 0);
     const RunResult r = run_delete_in_flight(dir, "fast");
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -412,4 +430,29 @@ TEST(DeleteSa, FramesInFlightGiveTheSameResultsInFastMode) {
     for (const char* group : {"mac", "parser", "sa_cam", "crypto", "desc_wb", "bus", "driver", "transport"})
         EXPECT_EQ(b[group], a[group]) << group;
     EXPECT_GE(b["driver"]["sa_busy_retries"].get<int>(), 1);
+}
+
+// The same case with the RTL CAM (--rtl cam; its table has the default 1024 bundles, the driver still gets
+// one SA slot from caps.sa_offload_capacity=1): the delete is deferred and b's write refused busy through
+// the RTL's hold port, and everything comes out as in the SystemC run. A changed setting would show up.
+TEST(DeleteSa, FramesInFlightSameWithRtlCam) {
+    const std::string dir = scratch_dir();
+    write_delete_under_load(dir);
+    const std::vector<std::string> options = delete_under_load_options(dir, "1024");
+    std::vector<std::string> with_rtl = options;
+    with_rtl.insert(with_rtl.end(), {"--rtl", "cam"});
+    ASSERT_EQ(run_sim(dir + "/frames.pcap", dir + "/sa.json", dir + "/sc", options).exit_code, 0);
+    const RunResult r = run_sim(dir + "/frames.pcap", dir + "/sa.json", dir + "/rtl", with_rtl);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    const json stats = read_json(dir + "/rtl/stats.json");
+    EXPECT_GE(stats["sa_cam"]["deferred_invalidates"].get<int>(), 1);
+    EXPECT_GE(stats["driver"]["sa_busy_retries"].get<int>(), 1);
+    EXPECT_EQ(stats["rtl"]["cam"]["mismatches"], 0) << stats["rtl"]["cam"]["first_mismatch"];
+    EXPECT_EQ(read_file(dir + "/sc/oob.jsonl"), read_file(dir + "/rtl/oob.jsonl"));
+    for (const char* block : {"sa_cam", "driver", "transport", "crypto", "desc_wb", "mac"})
+        EXPECT_EQ(read_json(dir + "/sc/stats.json")[block], stats[block]) << block;
+    std::vector<std::string> slower = with_rtl;
+    slower.insert(slower.end(), {"--set", "crypto_gcm_bytes_per_cycle=2"});
+    ASSERT_EQ(run_sim(dir + "/frames.pcap", dir + "/sa.json", dir + "/other", slower).exit_code, 0);
+    EXPECT_NE(read_file(dir + "/sc/oob.jsonl"), read_file(dir + "/other/oob.jsonl"));
 }

@@ -64,8 +64,8 @@ std::vector<json> read_jsonl(const std::string& path) {
 }
 
 // The signal names of docs/waveforms.md: the first column of its signal tables, `ov2.block.name`.
-// `laneN` stands for every lane.
-std::vector<std::string> documented_signals(unsigned lanes) {
+// `laneN` stands for every lane. The RTL blocks' pins (`ov2.cam_rtl.*`, ...) are only in a --rtl run.
+std::vector<std::string> documented_signals(unsigned lanes, bool with_rtl = false) {
     const std::string doc = read_text(std::string(OV2_SOURCE_DIR) + "/docs/waveforms.md");
     std::vector<std::string> names;
     const std::regex row(R"(^\| `(ov2\.[a-zA-Z0-9_.]+)` \|)");
@@ -74,6 +74,7 @@ std::vector<std::string> documented_signals(unsigned lanes) {
         std::smatch m;
         if (!std::regex_search(line, m, row)) continue;
         const std::string name = m[1];
+        if (!with_rtl && name.find("_rtl.") != std::string::npos) continue;
         const size_t n = name.find("laneN");
         if (n == std::string::npos) {
             names.push_back(name);
@@ -367,3 +368,52 @@ TEST(TraceCli, ExplicitPathAndUnwritablePath) {
 }
 
 }  // namespace
+
+// --rtl cam,wb --vcd: the Verilated blocks' pins are in the same VCD, every one documented, each block's
+// group right after its SystemC twin's in the save file; the run's results are those without --rtl.
+TEST(TraceCli, RtlPinsAreDocumentedAndFollowTheirTwin) {
+    const TracedRun& plain = traced_run();
+    const std::string dir = scratch();
+    ASSERT_EQ(run_default(dir, "out", {"--rtl", "cam,wb", "--vcd", "rtl.vcd", "--quiet"}), 0)
+        << read_text(dir + "/out.stderr");
+    const Vcd vcd = tracetest::parse_vcd(read_text(dir + "/traces/rtl.vcd"));
+    const std::vector<std::string> documented = documented_signals(4, true);
+    for (const std::string& name : documented) EXPECT_TRUE(vcd.has(name)) << name << " documented, not in the VCD";
+    const std::set<std::string> doc_set(documented.begin(), documented.end());
+    for (const std::string& name : vcd.order) EXPECT_TRUE(doc_set.count(name)) << name << " in the VCD, not documented";
+    std::vector<std::string> groups;
+    std::istringstream in(read_text(dir + "/traces/rtl.gtkw"));
+    for (std::string line, prev; std::getline(in, line); prev = line)
+        if (prev == "@800200") groups.push_back(line.substr(1));
+    const std::vector<std::string> want = {"mac", "parser", "cam", "cam_rtl", "crypto", "desc_wb", "desc_wb_rtl",
+                                           "bus", "driver"};
+    EXPECT_EQ(groups, want);
+    // Every lookup went into the RTL CAM, every record through the RTL encoder.
+    const json stats = json::parse(read_text(dir + "/out/stats.json"));
+    EXPECT_EQ(rising_edges(vcd.var("ov2.cam_rtl.res_valid")) > 0, stats["sa_cam"]["lookups"].get<uint64_t>() > 0);
+    EXPECT_GT(rising_edges(vcd.var("ov2.desc_wb_rtl.cpl_valid")), 0u);
+    // The key reaches the RTL on the first edge at or after the SystemC lookup (one 3.1 ns cycle at most),
+    // and its result shows cam_latency_cycles (3) edges later.
+    const uint64_t cycle_ps = 3106;  // 1e6 / 322 MHz, rounded up
+    auto rises = [&](const char* name) {
+        std::vector<uint64_t> t;
+        uint64_t prev = 0;
+        for (const auto& c : vcd.var(name).changes) {
+            if (prev == 0 && c.second == 1) t.push_back(c.first);
+            prev = c.second;
+        }
+        return t;
+    };
+    const std::vector<uint64_t> lookups = rises("ov2.cam.lookup"), keys = rises("ov2.cam_rtl.lk_valid"),
+                                results = rises("ov2.cam_rtl.res_valid");
+    ASSERT_FALSE(lookups.empty());
+    for (uint64_t t : lookups) {
+        const auto k = std::lower_bound(keys.begin(), keys.end(), t);
+        ASSERT_NE(k, keys.end()) << "no key after the lookup at " << t;
+        EXPECT_LE(*k - t, cycle_ps) << t;
+        const auto r = std::lower_bound(results.begin(), results.end(), *k + 3 * (cycle_ps - 1));
+        EXPECT_TRUE(r != results.end() && *r <= *k + 3 * cycle_ps) << "result 3 cycles after the key at " << *k;
+    }
+    EXPECT_EQ(stats["rtl"]["cam"]["mismatches"], 0);
+    EXPECT_EQ(read_text(dir + "/out/oob.jsonl"), read_text(plain.dir + "/out/oob.jsonl"));
+}
