@@ -38,7 +38,7 @@ void copy_encoder_inputs(const Vdesc_wb& from, Vdesc_wb& to) {
 
 uint32_t Cpl2WbBridge::rtl_latency() { return Vdesc_wb_desc_wb::LATENCY; }
 
-Cpl2WbBridge::Cpl2WbBridge(const TimingParams& timing, bool x_check) : clock_{timing.clock_ps()} {
+Cpl2WbBridge::Cpl2WbBridge(const TimingParams& timing, bool x_check) : clock_{double(timing.clock_ps())} {
     dut_ = std::make_unique<rtl::Dut<Vdesc_wb>>(kXSeed, "desc_wb_rtl");
     if (x_check) shadow_ = std::make_unique<rtl::Dut<Vdesc_wb>>(kXSeed + 1, "desc_wb_rtl_shadow");
     in_check_ = std::make_unique<rtl::HandshakeChecker>("in");

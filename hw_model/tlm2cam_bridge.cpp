@@ -39,7 +39,7 @@ uint32_t Tlm2CamBridge::rtl_bundles() { return Vsa_cam_sa_cam::BUNDLES; }
 Tlm2CamBridge::Tlm2CamBridge(sc_core::sc_module_name name, const TimingParams& timing, SaCamTable& table,
                              uint32_t bundles, bool x_check)
     : sc_module(name), regs("regs"), to_cam("to_cam"), latency_(timing.cam_latency_cycles), table_(table),
-      clock_{timing.clock_ps()} {
+      clock_{double(timing.clock_ps())} {
     if (latency_ != rtl_latency())
         throw InputError("--rtl", "cam_latency_cycles",
                          std::to_string(latency_) + " is not the RTL CAM's LATENCY",
