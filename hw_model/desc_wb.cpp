@@ -86,20 +86,18 @@ bool DescWb::dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint
         wait_posted(delay);
     } else {
         sc_core::wait(delay);
-        wait_for_edge(timing_.clock_ps());  // the data arrived off the core clock
+        wait_for_edge(timing_);  // the data arrived off the core clock
     }
     if (status == tlm::TLM_OK_RESPONSE) return true;
     ++stats_.dma_errors;
     return false;
 }
 
-// A posted write holds the writer for its link time (`delay`); the writer goes on at the last edge before the
-// link is free: the bus interface takes the next write while this one's last bytes are on the link, so
-// waiting for edges never leaves the link idle.
-// Returns when the link is free.
+// A posted write holds the writer for its link time (`delay`), up to TimingParams::writer_release_ps, so
+// waiting for edges never leaves the link idle. Returns when the link is free.
 uint64_t DescWb::wait_posted(const sc_time& delay) {
-    const uint64_t now = now_ps(), period = timing_.clock_ps(), link_free = now + delay.value();
-    wait_until_ps(std::max<uint64_t>(now, link_free / period * period));
+    const uint64_t link_free = now_ps() + delay.value();
+    wait_until_ps(timing_.writer_release_ps(now_ps(), link_free));
     return link_free;
 }
 
@@ -141,7 +139,7 @@ void DescWb::wait_for_resources() {
         const uint64_t from = now_ps();
         tr_.stall.set(1);
         sc_core::wait(regs_changed_ | cache_filled_);
-        wait_for_edge(timing_.clock_ps());
+        wait_for_edge(timing_);
         uint64_t& counter = !buffer ? (posted ? stats_.stalled_desc_fetch_ps : stats_.stalled_no_buffer_ps)
                                     : stats_.stalled_cpl_full_ps;
         counter += now_ps() - from;
@@ -182,7 +180,7 @@ void DescWb::prefetch_thread() {
         const uint32_t posted = enabled ? (rx_tail_ + rx_size_ - rx_head_) % rx_size_ : 0;
         if (!posted || cache_count_ >= timing_.desc_prefetch_threshold || cache_count_ == capacity) {
             sc_core::wait(regs_changed_ | cache_consumed_);
-            wait_for_edge(timing_.clock_ps());
+            wait_for_edge(timing_);
             continue;
         }
         const uint32_t from = rx_head_;

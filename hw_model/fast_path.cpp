@@ -364,11 +364,6 @@ void FastPath::regs_changed(uint64_t now) {
     if (p_waiting_) prefetch_.next = t_.edge_at_or_after(now);
 }
 
-// DescWb::wait_posted: the writer goes on at the last edge before the link is free (never before now).
-uint64_t FastPath::writer_released(uint64_t now, uint64_t link_free_ps) const {
-    return std::max(now, link_free_ps / cycle_ps_ * cycle_ps_);
-}
-
 // A posted write of `bytes` issued at issue_ps: returns when it has left the link.
 uint64_t FastPath::post_write(uint64_t issue_ps, uint32_t bytes) {
     const uint64_t transfer = t_.bus_transfer_ps(bytes);
@@ -390,7 +385,7 @@ void FastPath::writer_step(uint64_t now) {
     RxPacket& pkt = ctx_[(taken_ - 1) & ctx_mask_];
     if (w_off_ < w_len_) {  // the frame in bus-sized pieces, each waiting for the link
         const uint32_t piece = uint32_t(std::min<uint64_t>(t_.bus_max_payload_bytes, w_len_ - w_off_));
-        writer_.next = writer_released(now, post_write(now, piece));
+        writer_.next = t_.writer_release_ps(now, post_write(now, piece));
         w_off_ += piece;
         return;
     }
@@ -453,7 +448,7 @@ void FastPath::batcher_step(uint64_t now) {
     if (batcher_.state == kBBody) {
         if (b_off_ < b_body_) {
             const uint32_t piece = uint32_t(std::min<uint64_t>(t_.bus_max_payload_bytes, b_body_ - b_off_));
-            batcher_.next = writer_released(now, post_write(now, piece));
+            batcher_.next = t_.writer_release_ps(now, post_write(now, piece));
             b_off_ += piece;
             return;
         }
@@ -467,7 +462,7 @@ void FastPath::batcher_step(uint64_t now) {
         b_written_ += b_n_;
         batcher_.state = kBDone;
         b_link_free_ = t;
-        batcher_.next = writer_released(now, t);
+        batcher_.next = t_.writer_release_ps(now, t);
         return;
     }
     if (batcher_.state == kBDone) {

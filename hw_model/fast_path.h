@@ -125,7 +125,6 @@ private:
     void drop_lost_msis(uint64_t now);
     bool completion_visible(uint64_t now) const { return visible_ps_[drv_head_] <= now; }
     uint64_t post_write(uint64_t issue_ps, uint32_t bytes);
-    uint64_t writer_released(uint64_t now, uint64_t link_free_ps) const;
     void regs_changed(uint64_t now);
 
     const TimingParams& t_;

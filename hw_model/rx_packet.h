@@ -9,6 +9,7 @@
 #include <systemc>
 
 #include "ov2_types.h"
+#include "timing_params.h"
 
 namespace ov2 {
 
@@ -44,7 +45,7 @@ inline uint64_t now_ps() { return sc_core::sc_time_stamp().value(); }
 
 // Device blocks act on core clock edges only (cycle mode, docs/timing.md): a block woken by anything that is
 // not on the core clock (a register write over MMIO, a DMA finishing on the bus) waits for the next edge.
-inline void wait_for_edge(uint64_t clock_ps) { wait_until_ps((now_ps() + clock_ps - 1) / clock_ps * clock_ps); }
+inline void wait_for_edge(const TimingParams& t) { wait_until_ps(t.edge_at_or_after(now_ps())); }
 
 class RxPacketPool {
 public:

@@ -57,6 +57,12 @@ struct TimingParams {
     uint64_t cycles_ps(uint64_t cycles) const { return cycles * clock_ps(); }
     // The first core clock edge at or after `ps`.
     uint64_t edge_at_or_after(uint64_t ps) const { return (ps + clock_ps() - 1) / clock_ps() * clock_ps(); }
+    // A posted write holds its writer until the last edge before the link is free (never before `now`): the
+    // bus interface takes the next write while this one's last bytes are on the link.
+    uint64_t writer_release_ps(uint64_t now, uint64_t link_free_ps) const {
+        const uint64_t edge = link_free_ps / clock_ps() * clock_ps();
+        return edge > now ? edge : now;
+    }
     // The time conversions every timing mode uses, each in one place so that a rounding rule changes once.
     // Device-to-host link time of `bytes` (truncates).
     uint64_t bus_transfer_ps(uint64_t bytes) const { return uint64_t(double(bytes) * 8.0 * 1000.0 / bus_bandwidth_gbps); }

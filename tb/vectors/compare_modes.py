@@ -20,7 +20,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from run_scenarios import find_scenarios  # noqa: E402
+from run_scenarios import collect_scenarios  # noqa: E402
 
 TIME_FIELDS = ('wire_start_ps', 'wire_end_ps', 'completion_ps', 'indication_ps')
 EXACT_TIMES = ('wire_start_ps', 'wire_end_ps')
@@ -107,18 +107,9 @@ def main(argv=None):
     ap.add_argument('--max-report', type=int, default=20)
     a = ap.parse_args(argv)
     work = a.work or tempfile.mkdtemp(prefix='ov2sim-modes-')
-    scen = []
-    for p in a.paths:
-        found = find_scenarios(p)
-        if not found:
-            print('no scenario under %s' % p)
-            return 1
-        scen += [(os.path.relpath(s, os.path.dirname(os.path.abspath(p))), s) for s in found]
-    if a.published:
-        import published_to_scenario
-        pub = os.path.join(work, 'published-scenarios')
-        groups, _ = published_to_scenario.convert(a.published, pub)
-        scen += [('published/g%03d' % g.index, os.path.join(pub, 'g%03d' % g.index)) for g in groups]
+    scen = collect_scenarios(a.paths, work, a.published)
+    if scen is None:
+        return 1
     report = []
     worst = 0
     for label, d in scen:

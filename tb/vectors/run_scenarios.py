@@ -33,6 +33,25 @@ def find_scenarios(path):
     return out
 
 
+def collect_scenarios(paths, work, published=None):
+    """(label, directory) of every scenario under `paths`, then of the published vectors converted into
+    WORK/published-scenarios when `published` names their JSON; None (after saying so) when a path holds none."""
+    scen = []
+    for p in paths:
+        found = find_scenarios(p)
+        if not found:
+            print('no scenario under %s' % p)
+            return None
+        scen += [(os.path.relpath(s, os.path.dirname(os.path.abspath(p))) if s != p else os.path.basename(
+            os.path.abspath(s)), s) for s in found]
+    if published:
+        import published_to_scenario
+        pub = os.path.join(work, 'published-scenarios')
+        groups, _ = published_to_scenario.convert(published, pub)
+        scen += [('published/g%03d' % g.index, os.path.join(pub, 'g%03d' % g.index)) for g in groups]
+    return scen
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('paths', nargs='*')
@@ -46,19 +65,9 @@ def main(argv=None):
     if not a.ref and not a.ov2sim:
         ap.error('--ov2sim BIN or --ref is required')
     work = a.work or tempfile.mkdtemp(prefix='ov2sim-scenarios-')
-    scen = []
-    for p in a.paths:
-        found = find_scenarios(p)
-        if not found:
-            print('no scenario under %s' % p)
-            return 1
-        scen += [(os.path.relpath(s, os.path.dirname(os.path.abspath(p))) if s != p else os.path.basename(
-            os.path.abspath(s)), s) for s in found]
-    if a.published:
-        import published_to_scenario
-        pub = os.path.join(work, 'published-scenarios')
-        groups, _ = published_to_scenario.convert(a.published, pub)
-        scen += [('published/g%03d' % g.index, os.path.join(pub, 'g%03d' % g.index)) for g in groups]
+    scen = collect_scenarios(a.paths, work, a.published)
+    if scen is None:
+        return 1
     total_pass = total_fail = 0
     env = dict(os.environ, SYSTEMC_DISABLE_COPYRIGHT_MESSAGE='1')
     for label, d in scen:
