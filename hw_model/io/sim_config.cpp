@@ -173,9 +173,9 @@ RtlSwap parse_rtl_option(const std::string& names) {
         else if (name == "wb") swap.wb = true;
         else if (name == "parser")
             throw InputError("--rtl", "parser",
-                             "the parser swap-in is not available yet: the RTL parser reads one header a cycle and "
-                             "answers after the frame's last beat, the SystemC stage takes max(beats, 1) cycles a "
-                             "frame, so the time stamps could not match (docs/rtl.md)",
+                             "the parser swap-in is not available yet: the RTL parser follows the SystemC stage's "
+                             "cycle contract, but the bridge that streams frame beats into it is not built "
+                             "(docs/rtl.md)",
                              kExpected);
         else if (name.empty()) throw InputError("--rtl", "", "empty block name in '" + names + "'", kExpected);
         else throw InputError("--rtl", name, "not an RTL block", kExpected);

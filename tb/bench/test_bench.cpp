@@ -73,6 +73,18 @@ TEST(Measure, BusLatencyMovesTheIndicationLatency) {
     EXPECT_NEAR(slow - base, 2000.0, 300.0);
 }
 
+// Simulated time and cycles count from the first frame's first bit: programming 1024 SAs over MMIO first
+// (~1.5 ms) must not count as traffic (nor inflate cycles/s or dilute utilisation).
+TEST(Measure, SimulatedTimeStartsWithTheFirstFrame) {
+    MeasureOptions o = traffic("aes-gcm-128", 64, 2000);
+    o.traffic.sas = 1;
+    const double one = measure_child(o)["simulated_us"];
+    o.traffic.sas = 1024;
+    const double many = measure_child(o)["simulated_us"];
+    EXPECT_GT(one, 20.0);  // 2000 frames at 12.64 ns each, and the tail
+    EXPECT_LT(many, one * 1.5) << "the set-up of 1024 SAs was counted as simulated traffic time";
+}
+
 // measure --rtl: the co-simulated run simulates the same cycles and frames as the pure SystemC one (the
 // RTL changes no result), reports which blocks were RTL, and refuses an unknown block.
 TEST(Measure, RtlCoSimulationSimulatesTheSameCycles) {
