@@ -71,13 +71,15 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
 }
 
 // The CAM's register socket goes to the RTL bridge, which passes every access on to SaCam (the table stays
-// the entry and key RAM) and to the RTL; the writeback's encoder becomes the RTL's.
+// the entry and key RAM) and to the RTL, and the pipeline takes its lookups' answers from the RTL; the
+// writeback's encoder becomes the RTL's.
 void Ov2System::connect_rtl() {
     if (config_.rtl.cam) {
         cam_rtl_ = std::make_unique<Tlm2CamBridge>("cam_rtl", config_.timing, cam_->table(), config_.sa_cam_bundles,
                                                    config_.rtl.x_check);
         bus_->cam_regs.bind(cam_rtl_->regs);
         cam_rtl_->to_cam.bind(cam_->regs);
+        pipeline_->take_cam_answers_from(cam_rtl_.get());
     } else {
         bus_->cam_regs.bind(cam_->regs);
     }

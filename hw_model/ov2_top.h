@@ -34,7 +34,7 @@ class RunOutput;
 // timing arithmetically (hw_model/fast_path.h, docs/timing.md "Fast mode").
 enum class TimingMode { Cycle, Fast };
 const char* timing_mode_name(TimingMode mode);
-// `--rtl`: Verilated RTL blocks co-simulated in place of (cam: beside) their SystemC twins (docs/rtl.md).
+// `--rtl`: Verilated RTL blocks co-simulated in place of their SystemC twins (docs/rtl.md).
 struct RtlSwap {
     bool cam = false, wb = false;
     bool x_check = false;  // --rtl-xcheck: a shadow instance of each block with other X values must agree

@@ -21,6 +21,7 @@ struct RxPacket {
     uint64_t ready_ps = 0;           // when the stage that produced it is done with it (its latency)
     ParseResult parse;               // outer headers, from the parser
     int32_t cam_index = -1;          // outer CAM entry hit by the lookup, -1 = none
+    int32_t cam_lookup = -2;         // the lookup's answer: -2 no lookup, -1 miss, else the entry matched
     Completion cpl;                  // IPsec result, filled in as the stages go
 
     void reset(uint32_t frame_index) {
@@ -29,6 +30,7 @@ struct RxPacket {
         wire_start_ps = wire_end_ps = ready_ps = 0;
         parse = ParseResult{};
         cam_index = -1;
+        cam_lookup = -2;
         cpl = Completion{};
         cpl.frame_tag = frame_index;
     }

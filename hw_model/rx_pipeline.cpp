@@ -111,25 +111,23 @@ void set_header_info(Completion& cpl, const PortionOutcome& o) {
 
 }  // namespace
 
-bool decide_outer(RxPacket& pkt, SaCamTable& cam, RxPathStats& stats, int32_t* lookup) {
-    if (lookup) *lookup = -2;
+NicReason reason_before_lookup(const ParseResult& p, const SaCamTable& cam) {
+    if (!cam.offload_enabled()) return NicReason::OffloadDisabled;
+    switch (p.kind) {
+    case L4Kind::NotIp: return NicReason::NotIp;
+    case L4Kind::NotIpsec: return p.fragment && p.ipsec_proto ? NicReason::Fragment : NicReason::NotIpsec;
+    case L4Kind::UdpNonEsp: return NicReason::NotIpsec;
+    case L4Kind::Malformed: return NicReason::Malformed;
+    default: return NicReason::Processed;
+    }
+}
+
+bool decide_on_answer(RxPacket& pkt, const SaCamTable& cam, std::optional<uint32_t> index) {
+    const ParseResult& p = pkt.parse;
     auto unprocessed = [&](NicReason reason) {
         pkt.cpl.unprocessed_reason = uint8_t(reason);
-        ++stats.unprocessed[size_t(reason)];
         return false;
     };
-    const ParseResult& p = pkt.parse;
-    if (!cam.offload_enabled()) return unprocessed(NicReason::OffloadDisabled);
-    switch (p.kind) {
-    case L4Kind::NotIp: return unprocessed(NicReason::NotIp);
-    case L4Kind::NotIpsec:
-        return unprocessed(p.fragment && p.ipsec_proto ? NicReason::Fragment : NicReason::NotIpsec);
-    case L4Kind::UdpNonEsp: return unprocessed(NicReason::NotIpsec);
-    case L4Kind::Malformed: return unprocessed(NicReason::Malformed);
-    default: break;
-    }
-    const std::optional<uint32_t> index = cam.lookup(p.spi, p.dst);
-    if (lookup) *lookup = index ? int32_t(*index) : -1;
     if (!index) return unprocessed(NicReason::NoSa);
     const CamEntry& e = cam.entry(*index);
     const NicReason outside = capability_check(p, e, cam.caps(), cam.udp_esp_mask());
@@ -143,13 +141,45 @@ bool decide_outer(RxPacket& pkt, SaCamTable& cam, RxPathStats& stats, int32_t* l
     auto checked = [&](CryptoStatus status) {
         pkt.cpl.ipsec_flags |= kCplCryptoDone;
         pkt.cpl.crypto_status = uint8_t(status);
-        ++stats.crypto_done;
-        ++stats.status[size_t(status)];
         return false;
     };
     if (!protocol_matches(p, e, cam, *index)) return checked(CryptoStatus::InvalidProtocol);
     if (p.syntax_error) return checked(CryptoStatus::InvalidPacketSyntax);
     return true;
+}
+
+void clear_outer_decision(RxPacket& pkt) {
+    pkt.cam_index = -1;
+    pkt.cpl.unprocessed_reason = uint8_t(NicReason::Processed);
+    pkt.cpl.handle = 0;
+    pkt.cpl.seq_low = 0;
+    pkt.cpl.crypto_status = 0;
+    pkt.cpl.ipsec_flags &= uint16_t(~(kCplAh | kCplEsp | kCplCryptoDone));
+}
+
+void count_outer_decision(const RxPacket& pkt, RxPathStats& stats, bool uncount) {
+    const uint64_t step = uncount ? ~uint64_t(0) : 1;  // -1 in modulo arithmetic
+    if (pkt.cpl.ipsec_flags & kCplCryptoDone) {
+        stats.crypto_done += step;
+        stats.status[pkt.cpl.crypto_status & 7] += step;
+    } else if (pkt.cam_index < 0) {
+        stats.unprocessed[pkt.cpl.unprocessed_reason] += step;
+    }
+}
+
+bool decide_outer(RxPacket& pkt, SaCamTable& cam, RxPathStats& stats, int32_t* lookup) {
+    if (lookup) *lookup = -2;
+    bool to_crypto = false;
+    const NicReason before = reason_before_lookup(pkt.parse, cam);
+    if (before != NicReason::Processed) {
+        pkt.cpl.unprocessed_reason = uint8_t(before);
+    } else {
+        const std::optional<uint32_t> index = cam.lookup(pkt.parse.spi, pkt.parse.dst);
+        if (lookup) *lookup = index ? int32_t(*index) : -1;
+        to_crypto = decide_on_answer(pkt, cam, index);
+    }
+    count_outer_decision(pkt, stats, false);
+    return to_crypto;
 }
 
 void process_ipsec(RxPacket& pkt, SaCamTable& cam, CryptoEngine& crypto, RxPathStats& stats) {
@@ -168,7 +198,7 @@ void process_ipsec(RxPacket& pkt, SaCamTable& cam, CryptoEngine& crypto, RxPathS
         const ParseResult inner = parse_ip(pkt.data.data(), outer.payload_end, outer.payload_offset);
         if (inner.kind == L4Kind::Esp || inner.kind == L4Kind::Ah || inner.kind == L4Kind::UdpEsp) {
             ++stats.inner_lookups;
-            const std::optional<uint32_t> index = cam.lookup(inner.spi, inner.dst);
+            const std::optional<uint32_t> index = cam.lookup(inner.spi, inner.dst, CamPort::Inner);
             const bool usable = index && cam.entry(*index).mode == SaMode::Transport &&
                                 capability_check(inner, cam.entry(*index), cam.caps(), cam.udp_esp_mask()) ==
                                     NicReason::Processed;
@@ -288,6 +318,7 @@ void RxPipeline::cam_stage() {
         wait_until_ps(pkt->ready_ps);
         int32_t lookup = -2;
         decide_outer(*pkt, cam_, stats_, &lookup);
+        pkt->cam_lookup = lookup;
         if (pkt->cam_index >= 0) cam_.hold(uint32_t(pkt->cam_index));  // released by the crypto stage
         if (tr_cam_.on() && lookup != -2) {  // the lookup cycle, and whether it matched
             const uint64_t now = now_ps(), end = now + cycles_ps(1);
@@ -311,6 +342,7 @@ void RxPipeline::crypto_stage() {
         RxPacket* pkt = looked_up_.read();
         tr_crypto_.take(pkt->frame);
         wait_until_ps(pkt->ready_ps);
+        if (cam_answers_ && pkt->cam_lookup != -2) confirm_lookup(*pkt);
         uint64_t ready = now_ps() + cycles_ps(1);
         if (pkt->cam_index >= 0 && !(pkt->cpl.ipsec_flags & kCplCryptoDone)) {
             const CamEntry& e = cam_.entry(uint32_t(pkt->cam_index));
@@ -346,6 +378,23 @@ void RxPipeline::crypto_stage() {
         tr_reorder_.set(reorder_.size());
         tr_crypto_.done();
     }
+}
+
+// `--rtl cam`: the frame's lookup is settled by the RTL's answer, read on its result edge. The CAM stage
+// decided on the table's answer at the lookup (the frame's hold had to be taken then); where the RTL
+// answers otherwise, that decision is taken back, hold included, and made again on the RTL's answer.
+void RxPipeline::confirm_lookup(RxPacket& pkt) {
+    const std::optional<uint32_t> table =
+        pkt.cam_lookup >= 0 ? std::optional<uint32_t>(uint32_t(pkt.cam_lookup)) : std::nullopt;
+    const std::optional<uint32_t> rtl = cam_answers_->take_answer(table);
+    if (rtl == table) return;
+    count_outer_decision(pkt, stats_, true);
+    if (pkt.cam_index >= 0) cam_.release(uint32_t(pkt.cam_index));
+    clear_outer_decision(pkt);
+    pkt.cam_lookup = rtl ? int32_t(*rtl) : -1;
+    decide_on_answer(pkt, cam_, rtl);
+    count_outer_decision(pkt, stats_, false);
+    if (pkt.cam_index >= 0) cam_.hold(uint32_t(pkt.cam_index));
 }
 
 void RxPipeline::crypto_retire() {

@@ -34,6 +34,15 @@ struct RxPathStats {
 // when the packet is then outside the capabilities).
 bool decide_outer(RxPacket& pkt, SaCamTable& cam, RxPathStats& stats, int32_t* lookup = nullptr);
 
+// The pieces of decide_outer, for a lookup whose answer comes from elsewhere (the RTL CAM, `--rtl cam`):
+// the rules before the lookup (Processed = look it up); the rules on a known answer, filling pkt without
+// counting; undoing that (back to a packet not yet decided); counting a decision in stats (or taking it
+// back out, uncount = true).
+NicReason reason_before_lookup(const ParseResult& p, const SaCamTable& cam);
+bool decide_on_answer(RxPacket& pkt, const SaCamTable& cam, std::optional<uint32_t> index);
+void clear_outer_decision(RxPacket& pkt);
+void count_outer_decision(const RxPacket& pkt, RxPathStats& stats, bool uncount);
+
 // NDIS rule 4: runs the crypto engine outside in over the outer SA (bundle), then, for a tunnel SA whose
 // inner packet carries IPsec with an offloaded transport SA, over that one too. Fills pkt.cpl.
 void process_ipsec(RxPacket& pkt, SaCamTable& cam, CryptoEngine& crypto, RxPathStats& stats);
@@ -57,6 +66,9 @@ public:
     const RxPathStats& stats() const { return stats_; }
     std::function<void(const RxPacket&)> on_input_taken;  // the parser took a frame out of the MAC's FIFO
     uint64_t crypto_busy_ps() const { return crypto_busy_ps_; }
+    // `--rtl cam`: each lookup's answer comes from `answers` on its result edge (cam_latency_cycles after the
+    // lookup), before the crypto stage acts on the frame; the table's answer is only the model beside it.
+    void take_cam_answers_from(CamAnswerSource* answers) { cam_answers_ = answers; }
     // Waveform signals (docs/waveforms.md): the three stages, the crypto lanes, then the input queue of
     // the stage it feeds.
     void trace(Tracer& t, const std::string& next_stage);
@@ -66,11 +78,13 @@ private:
     void cam_stage();
     void crypto_stage();
     void crypto_retire();
+    void confirm_lookup(RxPacket& pkt);
     uint64_t cycles_ps(uint64_t cycles) const { return timing_.cycles_ps(cycles); }
 
     const TimingParams& timing_;
     SaCamTable& cam_;
     CryptoEngine& crypto_;
+    CamAnswerSource* cam_answers_ = nullptr;
     sc_core::sc_fifo<RxPacket*> parsed_;
     sc_core::sc_fifo<RxPacket*> looked_up_;
     std::vector<uint64_t> lane_free_ps_;

@@ -152,7 +152,7 @@ void SaCamTable::link(uint32_t index) {
     if (e.inbound) by_spi_.emplace(e.spi, index);
 }
 
-std::optional<uint32_t> SaCamTable::lookup(uint32_t spi, const IpAddr& dst) {
+std::optional<uint32_t> SaCamTable::lookup(uint32_t spi, const IpAddr& dst, CamPort port) {
     ++stats_.lookups;
     // Among equal candidates the lowest index wins, as in a priority-encoded CAM (never the hash order).
     std::optional<uint32_t> exact, wildcard;
@@ -165,7 +165,7 @@ std::optional<uint32_t> SaCamTable::lookup(uint32_t spi, const IpAddr& dst) {
     }
     if (exact) {
         ++stats_.hits;
-        if (observer_) observer_->looked_up(spi, dst, exact);
+        if (observer_) observer_->looked_up(spi, dst, exact, port);
         return exact;
     }
     if (wildcard) {
@@ -174,7 +174,7 @@ std::optional<uint32_t> SaCamTable::lookup(uint32_t spi, const IpAddr& dst) {
     } else {
         ++stats_.misses;
     }
-    if (observer_) observer_->looked_up(spi, dst, wildcard);
+    if (observer_) observer_->looked_up(spi, dst, wildcard, port);
     return wildcard;
 }
 

@@ -23,16 +23,29 @@ struct SaCamStats {
     uint64_t deferred_invalidates = 0, busy_writes = 0;
 };
 
+// Who asks the table: the CAM stage for every frame's outer lookup, or the crypto stage for the transport
+// portion inside a tunnel (its second lookup).
+enum class CamPort : uint8_t { Stage, Inner };
+
 // Sees what the pipeline does with the table: a co-simulated RTL CAM beside it gets the same lookups and
 // holds on the same clock edges (hw_model/tlm2cam_bridge.h). entry_changed: after on_entry_changed;
 // deferred = the clear at the last release of an invalidated held entry. released: after its clears.
 class CamObserver {
 public:
     virtual ~CamObserver() = default;
-    virtual void looked_up(uint32_t spi, const IpAddr& dst, std::optional<uint32_t> result) = 0;
+    virtual void looked_up(uint32_t spi, const IpAddr& dst, std::optional<uint32_t> result, CamPort port) = 0;
     virtual void held(uint32_t index) = 0;
     virtual void released(uint32_t index) = 0;
     virtual void entry_changed(uint32_t index, reg::SaCmdOp op, bool deferred) = 0;
+};
+
+// Where the CAM stage's answers come from when a co-simulated RTL CAM replaces the table's (`--rtl cam`):
+// the answer to the oldest stage lookup not yet taken, read once its result edge has passed. `table_answer`
+// is what the table said (used only when the RTL has no answer; that is counted as a disagreement).
+class CamAnswerSource {
+public:
+    virtual ~CamAnswerSource() = default;
+    virtual std::optional<uint32_t> take_answer(std::optional<uint32_t> table_answer) = 0;
 };
 
 // Functional core: register file + table + lookup. No SystemC inside, so it is unit-testable alone.
@@ -44,7 +57,7 @@ public:
     uint32_t read_register(uint32_t offset) const;
 
     // Index of the valid inbound entry for (spi, dst); an exact destination wins over a wildcard one.
-    std::optional<uint32_t> lookup(uint32_t spi, const IpAddr& dst);
+    std::optional<uint32_t> lookup(uint32_t spi, const IpAddr& dst, CamPort port = CamPort::Stage);
     const CamEntry& entry(uint32_t index) const { return entries_[index]; }
     uint32_t entries() const { return uint32_t(entries_.size()); }
     uint32_t valid_entries() const { return valid_count_; }

@@ -1,5 +1,6 @@
 #include "tlm2cam_bridge.h"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -103,7 +104,7 @@ uint32_t Tlm2CamBridge::read_rtl(uint32_t offset, uint32_t expected) {
     return *read_answer_;
 }
 
-void Tlm2CamBridge::looked_up(uint32_t spi, const IpAddr& dst, std::optional<uint32_t> result) {
+void Tlm2CamBridge::looked_up(uint32_t spi, const IpAddr& dst, std::optional<uint32_t> result, CamPort port) {
     catch_up();
     Lookup k;
     k.spi = key_fault_ ? spi ^ 1 : spi;
@@ -112,8 +113,29 @@ void Tlm2CamBridge::looked_up(uint32_t spi, const IpAddr& dst, std::optional<uin
     k.hit = result.has_value();
     k.index = result.value_or(0);
     k.wildcard = result && table_.entry(*result).dst.is_zero() && !dst.is_zero();
-    key_q_.push_back(k);
+    k.inner = port == CamPort::Inner;
+    // The CAM stage's key goes before inner keys still waiting: its answer is due LATENCY cycles after the
+    // stage's edge, while an inner answer is only compared.
+    auto pos = key_q_.end();
+    if (!k.inner)
+        pos = std::find_if(key_q_.begin(), key_q_.end(), [](const Lookup& q) { return q.inner; });
+    key_q_.insert(pos, k);
     request_wake();
+}
+
+std::optional<uint32_t> Tlm2CamBridge::take_answer(std::optional<uint32_t> table_answer) {
+    catch_up();
+    if (stage_answers_.empty()) {
+        mismatch(next_edge_, "res_valid (answer not there on its result edge)", 1, 0);
+        return table_answer;
+    }
+    const std::optional<uint32_t> answer = stage_answers_.front();
+    stage_answers_.pop_front();
+    if (answer && *answer >= table_.entries()) {
+        mismatch(next_edge_, "res_index (beyond the table: taken as a miss)", table_.entries() - 1, *answer);
+        return std::nullopt;
+    }
+    return answer;
 }
 
 void Tlm2CamBridge::held(uint32_t index) {
@@ -261,6 +283,7 @@ void Tlm2CamBridge::check_outputs(uint64_t edge) {
     if (mm.found) mismatch(edge, mm.signal, 0, 1);
     if (!due || !m.res_valid) return;
     const Lookup& want = in_flight_.front();
+    if (!want.inner) stage_answers_.push_back(m.res_hit ? std::optional<uint32_t>(m.res_index) : std::nullopt);
     if (want.hit != bool(m.res_hit)) mismatch(edge, "res_hit", want.hit, m.res_hit);
     else if (want.index != m.res_index) mismatch(edge, "res_index", want.index, m.res_index);
     else if (want.wildcard != bool(m.res_wildcard)) mismatch(edge, "res_wildcard", want.wildcard, m.res_wildcard);
@@ -274,6 +297,7 @@ void Tlm2CamBridge::finish() {
     if (work_pending()) mismatch(next_edge_, "idle at the end of the run", 1, 0);
     if (!upd_expected_.empty()) mismatch(next_edge_, "upd_valid (pulses missing at the end)", upd_expected_.size(), 0);
     if (!clr_expected_.empty()) mismatch(next_edge_, "clr_valid (pulses missing at the end)", clr_expected_.size(), 0);
+    if (!stage_answers_.empty()) mismatch(next_edge_, "res (answers no frame took)", 0, stage_answers_.size());
 }
 
 void Tlm2CamBridge::mismatch(uint64_t edge, const std::string& signal, uint64_t expected, uint64_t actual) {

@@ -3,9 +3,12 @@
 // register writes go to the table at once and to the RTL's register port on the next core clock edge;
 // register reads are answered by the RTL (the bus counts the wait for the edge into the MMIO latency).
 // The pipeline's lookups, holds and releases reach the bridge through CamObserver and enter the RTL on the
-// edge at or after the moment the SystemC stage acts; the table's answer drives the SystemC decision, and
-// the RTL's result, LATENCY cycles later, must be the same. The table stays the entry and key RAM (the
-// crypto engine follows it); every disagreement is counted and the first one kept (stats()).
+// edge at or after the moment the SystemC stage acts (the CAM stage's keys before the crypto stage's inner
+// ones on a shared edge). The CAM stage's answers are the RTL's: the pipeline takes each from the bridge
+// (CamAnswerSource) on its result edge, LATENCY cycles after the key, and decides the frame on it. The
+// inner lookups' answers are compared only (the crypto stage uses the table's at once). The table stays
+// the entry and key RAM (the crypto engine follows it) and the model the RTL is checked against: every
+// disagreement is counted and the first one kept (stats()).
 //
 // The Verilated model is clocked only on edges with an input or something in flight, lazily: an edge is
 // clocked once SystemC time has passed it (EdgeClock::settled), when the next input comes, a read waits,
@@ -40,7 +43,7 @@ class Dut;
 class HandshakeChecker;
 }  // namespace rtl
 
-class Tlm2CamBridge : public sc_core::sc_module, public CamObserver {
+class Tlm2CamBridge : public sc_core::sc_module, public CamObserver, public CamAnswerSource {
 public:
     tlm_utils::simple_target_socket<Tlm2CamBridge> regs;       // from the bus
     tlm_utils::simple_initiator_socket<Tlm2CamBridge> to_cam;  // to SaCam's register socket
@@ -67,10 +70,14 @@ public:
     static uint32_t rtl_bundles();
 
     // CamObserver
-    void looked_up(uint32_t spi, const IpAddr& dst, std::optional<uint32_t> result) override;
+    void looked_up(uint32_t spi, const IpAddr& dst, std::optional<uint32_t> result, CamPort port) override;
     void held(uint32_t index) override;
     void released(uint32_t index) override;
     void entry_changed(uint32_t index, reg::SaCmdOp op, bool deferred) override;
+
+    // CamAnswerSource: the RTL's answer to the oldest CAM-stage lookup. An answer not there yet, or an
+    // index beyond the table, is a disagreement; the first gives the table's answer, the second a miss.
+    std::optional<uint32_t> take_answer(std::optional<uint32_t> table_answer) override;
 
 private:
     struct RegOp {
@@ -81,7 +88,7 @@ private:
         uint32_t spi = 0;
         uint8_t version = 0;
         std::array<uint8_t, 16> dst{};
-        bool hit = false, wildcard = false;
+        bool hit = false, wildcard = false, inner = false;
         uint32_t index = 0;
         uint64_t accepted = 0;  // the edge the RTL took it on
     };
@@ -110,6 +117,7 @@ private:
     uint64_t next_edge_ = 0;  // the first edge not clocked yet
     std::deque<RegOp> reg_q_;
     std::deque<Lookup> key_q_, in_flight_;
+    std::deque<std::optional<uint32_t>> stage_answers_;  // the RTL's, not yet taken by the pipeline
     std::deque<uint32_t> hold_q_, rel_q_;
     std::deque<Pulse> upd_expected_, clr_expected_;
     uint32_t clr_mask_ = 0;            // deferred clears of the release being reported
