@@ -339,13 +339,14 @@ bool read_trailer(const uint8_t* data, size_t data_len, PortionResult& r) {
 // ---- per-SA state ---------------------------------------------------------------------------------------
 
 struct CryptoEngine::Workspace {
-    Botan::secure_vector<uint8_t> aead;  // AEAD finish() buffer (ciphertext || tag, or the GMAC tag)
+    Botan::secure_vector<uint8_t> aead;  // AEAD finish() buffer (the last partial block || tag, or the GMAC tag)
 };
 
 struct CryptoEngine::Slot {
     CamEntry entry;
     Plan plan;
     std::unique_ptr<Botan::AEAD_Mode> gcm;   // ESP AES-GCM, decryption
+    std::unique_ptr<Botan::AEAD_Mode> gcm_restore;  // the same key, encryption: puts a failed packet back
     std::unique_ptr<Botan::AEAD_Mode> gmac;  // AES-GMAC as GCM encryption of nothing: the tag over the AAD
     std::unique_ptr<Botan::Cipher_Mode> cbc;
     std::unique_ptr<Botan::MessageAuthenticationCode> hmac;
@@ -374,6 +375,9 @@ bool CryptoEngine::Slot::build_keys() {
         gcm = Botan::AEAD_Mode::create(plan.cipher_name, Botan::DECRYPTION);
         if (!gcm) return false;
         gcm->set_key(entry.enc_key.data(), plan.cipher_key_len);
+        gcm_restore = Botan::AEAD_Mode::create(plan.cipher_name, Botan::ENCRYPTION);
+        if (!gcm_restore) return false;
+        gcm_restore->set_key(entry.enc_key.data(), plan.cipher_key_len);
     } else if (plan.cipher == CipherKind::Cbc) {
         cbc = Botan::Cipher_Mode::create(plan.cipher_name, Botan::DECRYPTION);
         if (!cbc) return false;
@@ -433,8 +437,10 @@ bool CryptoEngine::Slot::icv_matches(IcvInput in, const uint8_t* iv, const uint8
 
 // ---- ESP ------------------------------------------------------------------------------------------------
 
-// RFC 4106 5: AAD = SPI || seq (8 bytes) or SPI || seq_hi || seq_low (12 bytes). The plaintext is written
-// back into buf only after the tag checked out, so a failed packet stays as received.
+// RFC 4106 5: AAD = SPI || seq (8 bytes) or SPI || seq_hi || seq_low (12 bytes). Decrypted in place: Botan's
+// process() on whole update blocks in buf, finish() on the last partial block and the tag in the workspace.
+// GCM's tag check comes last, so on a bad tag the blocks already decrypted in buf are encrypted again with
+// the same nonce (CTR: the same key stream), and a failed packet stays as received.
 bool CryptoEngine::Slot::esp_open_gcm(const Datagram& d, size_t data_off, size_t data_len, uint64_t seq64,
                                       Workspace& work) {
     const uint8_t* esp = d.buf + d.hdr;
@@ -445,15 +451,21 @@ bool CryptoEngine::Slot::esp_open_gcm(const Datagram& d, size_t data_off, size_t
 
     uint8_t n[kNonceLen];
     nonce(esp + kEspHeader, n);
-    work.aead.assign(d.buf + data_off, d.buf + data_off + data_len + plan.icv_len);
+    uint8_t* data = d.buf + data_off;
+    const size_t in_place = data_len - data_len % gcm->update_granularity();
+    const size_t tail = data_len - in_place;
+    gcm->set_associated_data(aad, 8 + hi_len);
+    gcm->start(n, sizeof n);
+    gcm->process(data, in_place);
+    work.aead.assign(data + in_place, data + data_len + plan.icv_len);
     try {
-        gcm->set_associated_data(aad, 8 + hi_len);
-        gcm->start(n, sizeof n);
         gcm->finish(work.aead, 0);
     } catch (const Botan::Invalid_Authentication_Tag&) {
+        gcm_restore->start(n, sizeof n);
+        gcm_restore->process(data, in_place);
         return false;
     }
-    std::memcpy(d.buf + data_off, work.aead.data(), data_len);
+    std::memcpy(data + in_place, work.aead.data(), tail);
     return true;
 }
 

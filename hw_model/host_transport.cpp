@@ -141,13 +141,16 @@ StackVerdict TransportModel::verdict_for(const Indication& ind) {
     }
     auto sa = sas_.find(ind.offload_handle);
     if (sa == sas_.end()) return StackVerdict::UnknownSa;
-    const ParseResult p = parse_frame(ind.data, ind.length);
+    const bool next_crypto_done = ind.nbl_info & 4;
+    const bool look_inside = sa->second.tunnel && !next_crypto_done;
+    // The headers are read only by the checks that need them (an SA without a replay window, in transport
+    // mode, needs none).
+    ParseResult p;
+    if (sa->second.replay_check || look_inside) p = parse_frame(ind.data, ind.length);
     if (sa->second.replay_check && !sa->second.replay.check_and_update(p.seq)) return StackVerdict::Replay;
     const bool header_info_set = ind.header_info >> 16 & 1;
     if (header_info_set && (ind.header_info & 0xFF) == 59) return StackVerdict::DummyDropped;  // RFC 4303 2.6
-    const bool next_crypto_done = ind.nbl_info & 4;
-    if (sa->second.tunnel && !next_crypto_done && inner_needs_software(ind, p, sa->second))
-        return StackVerdict::SoftwareIpsec;
+    if (look_inside && inner_needs_software(ind, p, sa->second)) return StackVerdict::SoftwareIpsec;
     return StackVerdict::Accepted;
 }
 

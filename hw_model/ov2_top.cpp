@@ -33,12 +33,13 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
         throw std::invalid_argument("sa_cam_bundles: " + std::to_string(config_.sa_cam_bundles) +
                                     "; expected 1 to 2048 (the CAM index register has 12 bits)");
     const TimingParams& t = config_.timing;
-    pool_ = std::make_unique<RxPacketPool>(pool_size(t, config_.mac), 2048);
+    const bool threads = config_.mode == TimingMode::Cycle;  // else FastPath moves the frames
+    // The fast mode keeps its own frame contexts: the threads' pool (thousands of 2 KB buffers) stays empty.
+    pool_ = std::make_unique<RxPacketPool>(threads ? pool_size(t, config_.mac) : 0, 2048);
     crypto_ = std::make_unique<CryptoEngine>(size_t(config_.sa_cam_bundles) * 2);
     cam_ = std::make_unique<SaCam>("sa_cam", config_.sa_cam_bundles);
     bus_ = std::make_unique<HostBus>("bus", t);
     memory_ = std::make_unique<HostMemory>("host_memory", host_memory_bytes(t));
-    const bool threads = config_.mode == TimingMode::Cycle;  // else FastPath moves the frames
     wb_ = std::make_unique<DescWb>("desc_wb", t, *pool_, threads);
     driver_ = std::make_unique<DriverShim>("driver_shim", t, config_.driver, *memory_, wb_->irq, transport_,
                                            std::move(sas), threads);

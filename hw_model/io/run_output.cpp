@@ -136,11 +136,11 @@ void RunOutput::indicated(const IndicationEvent& ev) {
         counts_.latency_sum_ps += latency;
         counts_.latency_max_ps = std::max(counts_.latency_max_ps, latency);
         ++counts_.latency_count;
-        ++counts_.latency_bins[RunCounts::latency_bin(latency)];
+        ++counts_.latency_bins[latency_bin_.of(latency)];
         if (t.completion_ps >= t.wire_end_ps && t.completion_ps) {
             const uint64_t device = t.completion_ps - t.wire_end_ps;
             counts_.completion_latency_max_ps = std::max(counts_.completion_latency_max_ps, device);
-            ++counts_.completion_latency_bins[RunCounts::latency_bin(device)];
+            ++counts_.completion_latency_bins[completion_bin_.of(device)];
         }
     }
     counts_.last_indication_ps = now;

@@ -79,6 +79,23 @@ private:
     };
     std::vector<BumpCache> bump_cache_;
     FrameTimes& times(uint32_t frame) { return times_[frame % times_.size()]; }
+    // RunCounts::latency_bin takes a log: the latencies of a run come back to a few values again and again,
+    // so their bins are kept (direct-mapped by the latency).
+    struct BinMemo {
+        static constexpr size_t kSlots = 256;
+        std::array<uint64_t, kSlots> ps;
+        std::array<uint16_t, kSlots> bin{};
+        BinMemo() { ps.fill(UINT64_MAX); }
+        size_t of(uint64_t latency_ps) {
+            const size_t slot = (latency_ps ^ (latency_ps >> 8) ^ (latency_ps >> 16)) % kSlots;
+            if (ps[slot] != latency_ps) {
+                ps[slot] = latency_ps;
+                bin[slot] = uint16_t(RunCounts::latency_bin(latency_ps));
+            }
+            return bin[slot];
+        }
+    };
+    BinMemo latency_bin_, completion_bin_;
     void finish_line();
 
     std::string dir_;

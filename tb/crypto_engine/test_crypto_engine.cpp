@@ -240,6 +240,31 @@ TEST_P(CryptoEngineCombo, NoAllocationPerPacket) {
 INSTANTIATE_TEST_SUITE_P(All, CryptoEngineCombo, ::testing::ValuesIn(all_combos()), combo_name);
 INSTANTIATE_TEST_SUITE_P(All, CryptoEngineIntegrity, ::testing::ValuesIn(integrity_combos()), combo_name);
 
+// GCM decrypts in place, Botan's update blocks in the buffer itself: a failed packet of any length has its
+// blocks put back (encrypted again), and the SA still decrypts the good one afterwards.
+TEST(CryptoEngineGcmInPlace, FailedPacketsOfEveryLengthStayAsReceived) {
+    for (uint32_t gcm : {kEncAesGcm128, kEncAesGcm256}) {
+        const CamEntry e = make_entry(kIpProtoEsp, gcm, kAuthNone, 16, false, kSeqHi);
+        CryptoEngine engine(1);
+        ASSERT_TRUE(engine.install(0, e));
+        for (size_t n : {0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 255, 256, 511, 1400, 1500, 9000}) {
+            const Built b = build_esp(e, false, EspBuild(pattern(n, uint8_t(n)), 17, 1000 + n));
+            for (size_t off : {b.icv_offset + b.icv_len - 1, b.ipsec_offset + 8 + 8, b.icv_offset - 1}) {
+                Bytes buf = b.pkt;
+                buf[off] ^= 0x04;
+                const Bytes sent = buf;
+                ASSERT_EQ(process(engine, buf).status, CryptoStatus::TransportEspAuthFailed) << n << " " << off;
+                ASSERT_EQ(buf, sent) << "payload " << n << ", byte " << off << " flipped: not as received";
+            }
+            Bytes good = b.pkt;
+            const PortionResult r = process(engine, good);
+            ASSERT_EQ(r.status, CryptoStatus::Success) << n;
+            EXPECT_EQ(Bytes(good.begin() + r.payload_offset, good.begin() + r.payload_offset + r.payload_length),
+                      pattern(n, uint8_t(n)));
+        }
+    }
+}
+
 // ---- install ----------------------------------------------------------------------------------------------
 
 TEST(CryptoEngineInstall, RefusesWhatItCannotRun) {

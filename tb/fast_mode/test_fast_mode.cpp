@@ -13,6 +13,8 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "pcap_io.h"
+
 namespace {
 
 using nlohmann::json;
@@ -142,6 +144,8 @@ TEST(FastModeLoad, LineRate1500B) {
     expect_all_decrypted(r);
 }
 
+TEST(FastModeLoad, AuthFailuresAmongThem1500B) { expect_same("--payload 1500 --corrupt-every 7"); }
+
 TEST(FastModeLoad, Paced512BAt50Gbps) { expect_all_decrypted(expect_same("--payload 512 --offered 50")); }
 
 TEST(FastModeLoad, CbcHmacOver50Sas) {
@@ -192,4 +196,57 @@ TEST(FastModeComparison, SeesAFunctionalDifference) {
     EXPECT_TRUE(seen) << c.problems.size() << " differences, none in crypto_done";
 }
 
+// ---- a frame failing authentication is indicated as it was received ------------------------------------
+
+std::vector<std::vector<uint8_t>> read_frames(const std::string& path) {
+    std::vector<std::vector<uint8_t>> out;
+    ov2::PcapReader reader(path);
+    for (ov2::Frame f; reader.next(f);) out.push_back(f.bytes);
+    return out;
+}
+
+// Every 7th frame with its ICV's last byte flipped, in one mode. Frames that fail authentication must reach
+// host memory (indicated.pcap holds the buffer as indicated) byte for byte as on the wire: the crypto
+// engine decrypts GCM in place and must put a failed frame back. The others arrive decrypted.
+void expect_failed_frames_as_received(const std::string& mode, uint32_t payload) {
+    const std::string dir = scratch(mode);
+    const uint32_t frames = 700;
+    const std::string cmd = std::string("'") + OV2_TRAFFIC + "' --mode " + mode + " --out '" + dir +
+                            "' --frames " + std::to_string(frames) + " --payload " + std::to_string(payload) +
+                            " --corrupt-every 7 --wire-pcap '" + dir + "/wire.pcap'";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+    const auto wire = read_frames(dir + "/wire.pcap");
+    const auto indicated = read_frames(dir + "/indicated.pcap");
+    ASSERT_EQ(wire.size(), frames);
+    std::ifstream oob(dir + "/oob.jsonl");
+    size_t next_indicated = 0, failed = 0, decrypted = 0;
+    for (std::string line; std::getline(oob, line);) {  // indication order, as indicated.pcap
+        const json j = json::parse(line);
+        if (!j["indicated"].get<bool>()) continue;
+        ASSERT_LT(next_indicated, indicated.size());
+        const std::vector<uint8_t>& got = indicated[next_indicated++];
+        const uint64_t frame = j["frame"].get<uint64_t>();
+        const std::vector<uint8_t>& sent = wire.at(frame - 1);
+        if (frame % 7 == 0) {
+            ASSERT_EQ(j["crypto_status_name"], "CRYPTO_TRANSPORT_ESP_AUTH_FAILED") << "frame " << frame;
+            ASSERT_EQ(got, sent) << mode << ": failed frame " << frame << " is not as received";
+            ++failed;
+        } else {
+            ASSERT_EQ(j["crypto_status"], 0) << "frame " << frame;
+            ASSERT_EQ(got.size(), sent.size());
+            ASSERT_NE(got, sent) << "frame " << frame << " was not decrypted";
+            ++decrypted;
+        }
+    }
+    EXPECT_EQ(next_indicated, indicated.size());
+    EXPECT_GT(failed, frames / 7 / 2);
+    EXPECT_GT(decrypted, failed);
+}
+
+TEST(FastModeAuthFailure, FailedFrameIndicatedAsReceived1500BFast) { expect_failed_frames_as_received("fast", 1500); }
+TEST(FastModeAuthFailure, FailedFrameIndicatedAsReceived1500BCycle) { expect_failed_frames_as_received("cycle", 1500); }
+TEST(FastModeAuthFailure, FailedFrameIndicatedAsReceived64BFast) { expect_failed_frames_as_received("fast", 64); }
+TEST(FastModeAuthFailure, FailedFrameIndicatedAsReceived64BCycle) { expect_failed_frames_as_received("cycle", 64); }
+
 }  // namespace
+
