@@ -18,8 +18,8 @@
 //
 // Conventions (docs/rtl.md): rising edge of `clk`, `rst` synchronous active high.
 module rx_parser #(
-    parameter int W = 64,       // datapath bytes a beat (TimingParams::datapath_bytes), a power of two, >= 64
-    parameter int LATENCY = 2   // last beat / last step to r_valid (TimingParams::parser_latency_cycles), >= 2
+    parameter int W /*verilator public*/ = 64,  // datapath bytes a beat (TimingParams::datapath_bytes), a power of two, >= 64
+    parameter int LATENCY /*verilator public*/ = 2  // last beat / last step to r_valid (TimingParams::parser_latency_cycles), >= 2
 ) (
     input  logic           clk,
     input  logic           rst,
