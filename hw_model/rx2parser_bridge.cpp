@@ -27,6 +27,18 @@ void copy_parser_inputs(const Vrx_parser& from, Vrx_parser& to) {
     to.r_ready = from.r_ready;
 }
 
+// Two evaluations an edge instead of rtl::Dut::settle + edge's three (the RTL's combinational logic is
+// most of the bridge's cost): the new inputs settle with clk low (a falling edge, which no register of
+// rx_parser.sv uses), then the rising edge; clk stays high until the next edge's inputs settle.
+void settle_low(Vrx_parser& m) {
+    m.clk = 0;
+    m.eval();
+}
+void rise(Vrx_parser& m) {
+    m.clk = 1;
+    m.eval();
+}
+
 uint64_t keep_mask(size_t bytes) { return bytes >= 64 ? ~0ULL : (1ULL << bytes) - 1; }
 
 // Where the SPI's first (most significant) byte is in the frame, for the planted fault (0: no IPsec header).
@@ -90,6 +102,10 @@ void Rx2ParserBridge::frame_taken(RxPacket& pkt, const HeaderWalk& walk, const P
     in_flight_.push_back(InFlight{&pkt, pkt.frame, pkt.parse.header_steps, parser_record_of(pkt.parse),
                                   first + timing.result});
     pkt.parse = ParseResult{};  // only the RTL's record fills it from here on
+    // The stage takes no other frame before E0 + busy: until then the RTL's inputs are this frame's beats
+    // alone, known now, so those edges are clocked now. Frames back to back, that clocks the edge after
+    // which the previous frame's record is due: it reaches its packet without a wake-up of its own.
+    while (next_edge_ < first + timing.busy && work_pending()) clock_edge();
     request_wake();
 }
 
@@ -100,7 +116,7 @@ void Rx2ParserBridge::catch_up() {
     const uint64_t now = now_ps();
     while (clock_.settled(next_edge_, now)) {
         if (!work_pending()) {
-            next_edge_ = clock_.at_or_after(now);
+            next_edge_ = std::max(next_edge_, clock_.at_or_after(now));
             return;
         }
         clock_edge();
@@ -120,7 +136,7 @@ void Rx2ParserBridge::clock_edge() {
     check_before_edge(edge, offered);
     if (shadow_) check_shadow(edge);
     contract_.edge(offered, true);
-    dut_->edge();
+    rise(m);
     ++stats_.edges;
     if (offered && !taken) ++stats_.delayed_inputs;
     if (taken && ++beats_taken_ * rtl_width() >= std::max<size_t>(streams_.front().bytes.size(), 1)) {
@@ -152,7 +168,7 @@ bool Rx2ParserBridge::drive_inputs(uint64_t edge) {
         m.s_keep = keep_mask(n);
         m.s_last = from + rtl_width() >= f.size();
     }
-    dut_->settle();
+    settle_low(m);
     return offer;
 }
 
@@ -180,13 +196,13 @@ void Rx2ParserBridge::check_shadow(uint64_t edge) {
     Vrx_parser& s = shadow_->model();
     copy_parser_inputs(m, s);
     if (shadow_fault_ && beats_taken_ == 0) s.s_data[5] ^= 1u << 24;  // byte 23: the IPv4 protocol
-    shadow_->settle();
+    settle_low(s);
     if (m.s_ready != s.s_ready) mismatch(edge, "shadow s_ready", m.s_ready, s.s_ready);
     if (m.r_valid != s.r_valid) mismatch(edge, "shadow r_valid", m.r_valid, s.r_valid);
     if (m.r_valid && parser_record_of_pins(m) != parser_record_of_pins(s))
         mismatch(edge, "shadow r_*", rtl::Mismatch::show(record_words(parser_record_of_pins(m))),
                  rtl::Mismatch::show(record_words(parser_record_of_pins(s))));
-    shadow_->edge();
+    rise(s);
 }
 
 // A record is on r_* in `cycle` (taken on that edge, r_ready being 1): the oldest frame in flight's.
@@ -242,8 +258,10 @@ void Rx2ParserBridge::mismatch(uint64_t edge, const std::string& signal, uint64_
 // ---- wake-ups -------------------------------------------------------------------------------------------
 
 // The edge after which the oldest frame's record is due (the CAM stage reads it on the next), or with a
-// Tracer the next edge with work.
+// Tracer the next edge with work. A wake-up no longer needed is cancelled: the kernel then never steps to
+// its time.
 void Rx2ParserBridge::request_wake() {
+    wake_.cancel();
     uint64_t edge = std::numeric_limits<uint64_t>::max();
     if (tracing_ && work_pending()) edge = next_edge_;
     for (const InFlight& f : in_flight_)

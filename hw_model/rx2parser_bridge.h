@@ -15,9 +15,11 @@
 // frame; the stage's back-pressure (the FIFO to the CAM stage full) holds the next frame in the MAC's FIFO,
 // which the RTL sees as s_valid 0 before that frame's first beat, exactly as the contract's timing has it.
 //
-// Clocked lazily, only on edges with a beat to offer or a frame in flight (EdgeClock::settled, as
-// tlm2cam_bridge): when a frame is taken, at finish(), and on the edge after which each frame's record is
-// due (a wake-up a frame). With a Tracer it also wakes on every edge with work (scope parser_rtl).
+// Clocked only on edges with a beat to offer or a frame in flight, lazily (EdgeClock::settled, as
+// tlm2cam_bridge) or when their inputs are known: when a frame is taken, its edges up to E0 + busy (the
+// stage takes no other frame before), at finish(), and just after the edge after which a frame's record
+// is due if it is not in its packet by then (a wake-up, cancelled when a frame taken earlier got it there).
+// With a Tracer it also wakes on every edge with work (scope parser_rtl).
 #pragma once
 
 #include <cstdint>

@@ -415,7 +415,7 @@ TEST(TraceCli, RtlPinsAreDocumentedAndFollowTheirTwin) {
         EXPECT_TRUE(r != results.end() && *r <= *k + 3 * cycle_ps) << "result 3 cycles after the key at " << *k;
     }
     // Every frame the parser took went through the RTL parser: one record each, each frame's first beat on
-    // the edge the SystemC stage took it (the pins are recorded when the edge is clocked, 1 ps after it).
+    // the edge the SystemC stage took it (recorded at the edge, or 1 ps after it when clocked lazily).
     EXPECT_EQ(rising_edges(vcd.var("ov2.parser_rtl.r_valid")), stats["parser"]["frames"].get<uint64_t>());
     size_t takes = 0;
     for (const auto& [t, frame] : vcd.var("ov2.parser.frame").changes) {
