@@ -2,6 +2,7 @@
 
 #include <stdexcept>
 
+#include "input_error.h"
 #include "run_output.h"
 
 namespace ov2 {
@@ -73,8 +74,15 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
 
 // The CAM's register socket goes to the RTL bridge, which passes every access on to SaCam (the table stays
 // the entry and key RAM) and to the RTL, and the pipeline takes its lookups' answers from the RTL; the
-// writeback's encoder becomes the RTL's.
+// parser stage's parse and the writeback's encoder become the RTL's.
 void Ov2System::connect_rtl() {
+    if (config_.rtl.parser) {
+        if (fast_)
+            throw InputError("--rtl", "parser", "the RTL parser takes the frames of the cycle mode's parser stage",
+                             "--mode cycle (the default) with --rtl parser");
+        parser_rtl_ = std::make_unique<Rx2ParserBridge>("parser_rtl", config_.timing, config_.rtl.x_check);
+        pipeline_->set_parser_swap(parser_rtl_.get());
+    }
     if (config_.rtl.cam) {
         cam_rtl_ = std::make_unique<Tlm2CamBridge>("cam_rtl", config_.timing, cam_->table(), config_.sa_cam_bundles,
                                                    config_.rtl.x_check);
@@ -135,7 +143,9 @@ std::string Ov2System::enable_trace(const std::string& file) {
     mac_->trace(*tracer_, "parser");
     pipeline_->trace(*tracer_, "desc_wb");
     wb_->trace(*tracer_);
-    if (cam_rtl_) cam_rtl_->trace(*tracer_);  // the GTKWave view puts cam_rtl after cam, desc_wb_rtl after desc_wb
+    // The GTKWave view puts each <block>_rtl group right after its twin <block>.
+    if (parser_rtl_) parser_rtl_->trace(*tracer_);
+    if (cam_rtl_) cam_rtl_->trace(*tracer_);
     if (wb_rtl_) wb_rtl_->trace(*tracer_);
     bus_->trace(*tracer_);
     driver_->trace(*tracer_);
@@ -144,6 +154,7 @@ std::string Ov2System::enable_trace(const std::string& file) {
 
 void Ov2System::run() {
     sc_core::sc_start();  // returns when no process has anything left to do
+    if (parser_rtl_) parser_rtl_->finish();
     if (cam_rtl_) cam_rtl_->finish();
     if (wb_rtl_) wb_rtl_->finish();
     if (tracer_) tracer_->close(now_ps(), mac_->stats().first_bit_ps);  // the view: from the first frame

@@ -20,6 +20,7 @@
 #include "host_memory.h"
 #include "host_transport.h"
 #include "mac_rx.h"
+#include "rx2parser_bridge.h"
 #include "rx_pipeline.h"
 #include "sa_cam.h"
 #include "timing_params.h"
@@ -36,9 +37,9 @@ enum class TimingMode { Cycle, Fast };
 const char* timing_mode_name(TimingMode mode);
 // `--rtl`: Verilated RTL blocks co-simulated in place of their SystemC twins (docs/rtl.md).
 struct RtlSwap {
-    bool cam = false, wb = false;
+    bool cam = false, parser = false, wb = false;
     bool x_check = false;  // --rtl-xcheck: a shadow instance of each block with other X values must agree
-    bool any() const { return cam || wb; }
+    bool any() const { return cam || parser || wb; }
 };
 
 struct SimConfig {
@@ -75,6 +76,7 @@ public:
     DriverShim& driver() { return *driver_; }
     TransportModel& transport() { return transport_; }
     Tlm2CamBridge* cam_rtl() { return cam_rtl_.get(); }  // null without --rtl cam
+    Rx2ParserBridge* parser_rtl() { return parser_rtl_.get(); }  // null without --rtl parser
     Cpl2WbBridge* wb_rtl() { return wb_rtl_.get(); }      // null without --rtl wb
     uint64_t frames_out() const { return frames_out_; }
     // What the run did, from whichever mode ran the frames.
@@ -106,6 +108,7 @@ private:
     std::unique_ptr<DriverShim> driver_;
     std::unique_ptr<FastPath> fast_;
     std::unique_ptr<Tlm2CamBridge> cam_rtl_;
+    std::unique_ptr<Rx2ParserBridge> parser_rtl_;
     std::unique_ptr<Cpl2WbBridge> wb_rtl_;
     std::unique_ptr<Tracer> tracer_;
     uint64_t frames_out_ = 0;

@@ -303,6 +303,7 @@ void RxPipeline::parser_stage() {
         // beat can be taken, the key valid `result` cycles after this frame's first beat.
         const ParserTiming pt = parser_timing(walk_, pkt->data.size(), timing_);
         pkt->ready_ps = now_ps() + cycles_ps(pt.result);
+        if (parser_swap_) parser_swap_->frame_taken(*pkt, walk_, pt);
         sc_core::wait(sc_core::sc_time(double(cycles_ps(pt.busy)), sc_core::SC_PS));
         if (tr_parser_.on() && parsed_.num_free() == 0) tr_parser_.stall.set(1);
         parsed_.write(pkt);

@@ -12,6 +12,7 @@
 #include <systemc>
 
 #include "crypto_engine.h"
+#include "parser_contract.h"
 #include "rx_packet.h"
 #include "rx_parser.h"
 #include "sa_cam.h"
@@ -55,6 +56,15 @@ uint32_t crypto_latency_cycles(const TimingParams& t, const CamEntry& e);
 uint64_t crypto_lane_busy_ps(const TimingParams& t, const CamEntry& e, size_t l3_bytes);
 uint64_t crypto_result_latency_ps(const TimingParams& t, const CamEntry& e, bool next_crypto_done);
 
+// `--rtl parser` (hw_model/rx2parser_bridge.h): told of each frame the parser stage takes, at the edge it
+// takes it, after the SystemC parse (pkt.parse), its walk and its timing (pkt.ready_ps = now + result
+// cycles). It may replace pkt.parse until pkt.ready_ps, when the CAM stage reads it.
+class ParserSwap {
+public:
+    virtual ~ParserSwap() = default;
+    virtual void frame_taken(RxPacket& pkt, const HeaderWalk& walk, const ParserTiming& timing) = 0;
+};
+
 class RxPipeline : public sc_core::sc_module {
 public:
     sc_core::sc_port<sc_core::sc_fifo_in_if<RxPacket*>> in;    // from the MAC
@@ -65,6 +75,7 @@ public:
                bool threads = true);
     const RxPathStats& stats() const { return stats_; }
     std::function<void(const RxPacket&)> on_input_taken;  // the parser took a frame out of the MAC's FIFO
+    void set_parser_swap(ParserSwap* swap) { parser_swap_ = swap; }  // null: the SystemC parse stands
     uint64_t crypto_busy_ps() const { return crypto_busy_ps_; }
     // `--rtl cam`: each lookup's answer comes from `answers` on its result edge (cam_latency_cycles after the
     // lookup), before the crypto stage acts on the frame; the table's answer is only the model beside it.
@@ -94,6 +105,7 @@ private:
     uint64_t crypto_busy_ps_ = 0;
     RxPathStats stats_;
     HeaderWalk walk_;  // the parser's, reused frame after frame
+    ParserSwap* parser_swap_ = nullptr;
     StageTrace tr_parser_, tr_cam_, tr_crypto_;
     QueueTrace tr_out_;
     TraceSignal tr_lookup_, tr_hit_, tr_entry_, tr_reorder_;

@@ -18,8 +18,8 @@
 //
 // Conventions (docs/rtl.md): rising edge of `clk`, `rst` synchronous active high.
 module rx_parser #(
-    parameter int W = 64,       // datapath bytes a beat (TimingParams::datapath_bytes), a power of two, >= 64
-    parameter int LATENCY = 2   // last beat / last step to r_valid (TimingParams::parser_latency_cycles), >= 2
+    parameter int W /*verilator public*/ = 64,  // datapath bytes a beat (TimingParams::datapath_bytes), a power of two, >= 64
+    parameter int LATENCY /*verilator public*/ = 2  // last beat / last step to r_valid (TimingParams::parser_latency_cycles), >= 2
 ) (
     input  logic           clk,
     input  logic           rst,
@@ -239,14 +239,9 @@ module rx_parser #(
             r_seq, r_addr_set, r_src, r_dst} = prec[STAGES-1];
 
     always_ff @(posedge clk) begin
-        if (rst) begin
-            pv <= '0;
-            for (int i = 0; i < STAGES; i++) prec[i] <= '0;
-            active <= 1'b0;
-            win <= '0;
-            nb <= '0;
-            eof <= 1'b0;
-            len <= '0;
+        // Reset and the first beat of a frame (step 1) start every walker and result register from the same
+        // value; step 1's own assignments below come later in this block and take precedence.
+        if (rst || take_first) begin
             st <= S_DONE;
             pos <= '0;
             pend <= '0;
@@ -276,6 +271,15 @@ module rx_parser #(
             seq <= '0;
             src <= '0;
             dst <= '0;
+        end
+        if (rst) begin
+            pv <= '0;
+            for (int i = 0; i < STAGES; i++) prec[i] <= '0;
+            active <= 1'b0;
+            win <= '0;
+            nb <= '0;
+            eof <= 1'b0;
+            len <= '0;
         end else if (en) begin
             // The output pipeline: the record of a complete frame enters it.
             pv[0] <= complete;
@@ -293,37 +297,8 @@ module rx_parser #(
                 if (s_last) len <= (take_first ? 32'd0 : nbw) + 32'(keep_count);
             end
             if (take_first) begin
-                // Step 1 starts the frame: every walker and result register gets its value.
+                // Step 1 starts the frame: every walker and result register gets its value (cleared above).
                 active <= 1'b1;
-                st <= S_DONE;
-                pos <= '0;
-                pend <= '0;
-                first_hdr <= '0;
-                proto <= '0;
-                proto_byte <= '0;
-                is_v6 <= 1'b0;
-                len_check <= 1'b0;
-                len_error <= '0;
-                ip_end <= '0;
-                kind <= K_NOTIP;
-                err <= '0;
-                syn <= '0;
-                vlan <= '0;
-                ipver <= '0;
-                v4opt <= 1'b0;
-                v6ext <= 1'b0;
-                frag <= 1'b0;
-                addr_set <= 1'b0;
-                l3_off <= '0;
-                l3_len <= '0;
-                udp_off <= '0;
-                ipsec_off <= '0;
-                nho <= '0;
-                iproto <= '0;
-                spi <= '0;
-                seq <= '0;
-                src <= '0;
-                dst <= '0;
                 if (avail1 < 32'd14) begin
                     kind <= K_MALFORMED;
                     err <= E_ETH;

@@ -76,7 +76,7 @@ int run_command(const RunOptions& opt) {
     if (!opt.rtl.empty()) config.rtl = ov2::parse_rtl_option(opt.rtl);
     if (opt.rtl_xcheck && !config.rtl.any())
         throw ov2::InputError("--rtl-xcheck", "", "checks the RTL blocks of --rtl, and none is given",
-                              "--rtl cam, wb or cam,wb with it");
+                              "--rtl cam, parser, wb or a comma list of them with it");
     config.rtl.x_check = opt.rtl_xcheck;
 
     std::vector<ov2::AddSa> sas = ov2::load_sa_file(opt.sa);
@@ -166,7 +166,7 @@ int sc_main(int argc, char** argv) {
     run->add_option("--pacing", opt.pacing, "line (back to back at line rate, default) or capture (pcap timestamps)");
     run->add_option("--mode", opt.mode, "cycle (SystemC threads per block, default) or fast (one thread, same timing arithmetic)");
     run->add_option("--vcd", opt.vcd, "write a VCD of the pipeline to FILE (traces/FILE when FILE has no directory) and FILE.gtkw for GTKWave");
-    run->add_option("--rtl", opt.rtl, "co-simulate RTL blocks: cam, wb or cam,wb (docs/rtl.md)");
+    run->add_option("--rtl", opt.rtl, "co-simulate RTL blocks: a comma list of cam, parser, wb (docs/rtl.md)");
     run->add_flag("--rtl-xcheck", opt.rtl_xcheck, "with --rtl: a second instance of each RTL block with other X values must agree");
     run->add_flag("--fcs", opt.fcs, "frames in the capture end with their FCS: check and strip it");
     run->add_flag("--no-offload", opt.no_offload, "IPsec offload not enabled: every frame indicated unprocessed");
@@ -192,7 +192,7 @@ int sc_main(int argc, char** argv) {
     add_traffic_options(*measure, measure_opt.traffic, measure_opt.settings);
     measure->add_option("--mode", measure_opt.mode, "cycle (default) or fast");
     measure->add_flag("--botan-only", measure_opt.botan_only, "decrypt and verify with Botan alone, no model");
-    measure->add_option("--rtl", measure_opt.rtl, "co-simulate RTL blocks: cam, wb or cam,wb (docs/rtl.md)");
+    measure->add_option("--rtl", measure_opt.rtl, "co-simulate RTL blocks: a comma list of cam, parser, wb (docs/rtl.md)");
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

@@ -60,6 +60,7 @@ json bridge_json(const RtlBridgeStats& s) {
 json rtl_json(Ov2System& sys) {
     json r = json::object();
     if (sys.cam_rtl()) r["cam"] = bridge_json(sys.cam_rtl()->stats());
+    if (sys.parser_rtl()) r["parser"] = bridge_json(sys.parser_rtl()->stats());
     if (sys.wb_rtl()) r["wb"] = bridge_json(sys.wb_rtl()->stats());
     return r;
 }
@@ -70,6 +71,7 @@ std::string rtl_disagreements(Ov2System& sys) {
     uint64_t n = 0;
     std::string first;
     for (const RtlBridgeStats* s : {sys.cam_rtl() ? &sys.cam_rtl()->stats() : nullptr,
+                                    sys.parser_rtl() ? &sys.parser_rtl()->stats() : nullptr,
                                     sys.wb_rtl() ? &sys.wb_rtl()->stats() : nullptr}) {
         if (!s || !s->mismatches) continue;
         if (first.empty()) first = s->first_mismatch;

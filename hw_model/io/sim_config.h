@@ -14,7 +14,7 @@ void load_sim_config(const std::string& path, SimConfig& config);
 void apply_setting(const std::string& assignment, SimConfig& config);
 // One setting given by its own option (e.g. --pacing): errors name that option.
 void apply_option(const std::string& option, const std::string& name, const std::string& value, SimConfig& config);
-// --rtl NAMES: a comma list of the RTL blocks to co-simulate (cam, wb; docs/rtl.md). Errors name --rtl.
+// --rtl NAMES: a comma list of the RTL blocks to co-simulate (cam, parser, wb; docs/rtl.md). Errors name --rtl.
 RtlSwap parse_rtl_option(const std::string& names);
 
 }  // namespace ov2

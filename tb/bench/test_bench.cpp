@@ -90,9 +90,9 @@ TEST(Measure, SimulatedTimeStartsWithTheFirstFrame) {
 TEST(Measure, RtlCoSimulationSimulatesTheSameCycles) {
     MeasureOptions o = traffic("aes-gcm-128", 64, 3000);
     const nlohmann::json sc = measure_child(o);
-    o.rtl = "cam,wb";
+    o.rtl = "cam,parser,wb";
     const nlohmann::json rtl = measure_child(o);
-    EXPECT_EQ(rtl["rtl"], "cam,wb");
+    EXPECT_EQ(rtl["rtl"], "cam,parser,wb");
     EXPECT_EQ(rtl["simulated_cycles"], sc["simulated_cycles"]);
     EXPECT_EQ(rtl["indicated"], sc["indicated"]);
     EXPECT_GT(rtl["cycles_per_second"].get<double>(), 0.0);

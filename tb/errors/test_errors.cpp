@@ -595,12 +595,23 @@ TEST(ErrorsOptions, SaCamBundlesOutOfRange) {
 
 TEST(ErrorsOptions, RtlUnknownBlock) {
     const std::string dir = setup();
-    expect_error(run(dir, "--rtl cam,crypto"), {"--rtl", "crypto", "not an RTL block", "cam, wb or cam,wb"});
+    expect_error(run(dir, "--rtl cam,crypto"), {"--rtl", "crypto", "not an RTL block", "cam, parser and wb"});
 }
 
-TEST(ErrorsOptions, RtlParserNotYet) {
+TEST(ErrorsOptions, RtlParserWidthDiffers) {
     const std::string dir = setup();
-    expect_error(run(dir, "--rtl parser"), {"--rtl", "parser", "not available yet", "docs/rtl.md"});
+    expect_error(run(dir, "--rtl parser --set datapath_bytes=128"), {"--rtl", "datapath_bytes", "128", "W", "64"});
+}
+
+TEST(ErrorsOptions, RtlParserLatencyDiffers) {
+    const std::string dir = setup();
+    expect_error(run(dir, "--rtl cam,parser --set parser_latency_cycles=3"),
+                 {"--rtl", "parser_latency_cycles", "3", "LATENCY", "expected 2"});
+}
+
+TEST(ErrorsOptions, RtlParserInFastMode) {
+    const std::string dir = setup();
+    expect_error(run(dir, "--rtl parser --mode fast"), {"--rtl", "parser", "cycle mode", "--mode cycle"});
 }
 
 TEST(ErrorsOptions, RtlCamLatencyDiffers) {
@@ -610,7 +621,7 @@ TEST(ErrorsOptions, RtlCamLatencyDiffers) {
 
 TEST(ErrorsOptions, RtlXcheckWithoutRtl) {
     const std::string dir = setup();
-    expect_error(run(dir, "--rtl-xcheck"), {"--rtl-xcheck", "none is given", "--rtl cam"});
+    expect_error(run(dir, "--rtl-xcheck"), {"--rtl-xcheck", "none is given", "--rtl cam, parser, wb"});
 }
 
 TEST(ErrorsOptions, MalformedConfigJson) {

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "parser_contract.h"
+#include "parser_record.h"
 #include "rtl_harness.h"
 #include "rx_parser.h"
 #include "Vrx_parser.h"
@@ -32,88 +33,11 @@ using Bytes = std::vector<uint8_t>;
 
 constexpr size_t kBeat = 64;  // the RTL's W default, TimingParams::datapath_bytes
 
-// The RTL's error codes for the model's static strings (docs/rtl.md).
-uint32_t error_code(const char* e) {
-    static const std::map<std::string, uint32_t> codes = {
-        {"buffer longer than 65535 bytes", 1},
-        {"frame shorter than the Ethernet header", 2},
-        {"frame shorter than its VLAN tags", 3},
-        {"no IP header in the buffer", 4},
-        {"IP version does not match the ethertype", 5},
-        {"IP version neither 4 nor 6", 6},
-        {"truncated IPv4 header", 7},
-        {"IPv4 IHL below 5", 8},
-        {"IPv4 total length shorter than its header", 9},
-        {"IPv4 total length beyond the buffer", 10},
-        {"truncated IPv6 header", 11},
-        {"IPv6 payload length 0 (jumbogram) not supported", 12},
-        {"IPv6 payload length beyond the buffer", 13},
-        {"truncated IPv6 extension header", 14},
-        {"IPv6 extension header length beyond the payload", 15},
-        {"truncated IPv6 fragment header", 16},
-        {"truncated ESP header", 17},
-        {"truncated AH header", 18},
-        {"truncated UDP header", 19},
-        {"UDP length below its header", 20},
-        {"UDP length beyond the IP payload", 21},
-        {"IP datagram ends inside the ESP header", 1},
-        {"IP datagram ends inside the AH header", 2},
-        {"AH payload length below its fixed header", 3},
-        {"AH length beyond the IP payload", 4},
-    };
-    if (e == nullptr) return 0;
-    const auto it = codes.find(e);
-    return it == codes.end() ? 0xFFFF : it->second;  // a string the RTL does not know: always a mismatch
-}
-
-std::vector<uint32_t> addr_words(const IpAddr& a) {
-    std::vector<uint32_t> w(4);
-    for (size_t i = 0; i < 16; ++i) w[i / 4] |= uint32_t(a.bytes[i]) << (8 * (i % 4));
-    return w;
-}
-
-// The record as 26 words: 18 one-word fields, then src and dst (4 words each). Names for the report.
-constexpr size_t kScalarFields = 18;
-constexpr std::array<const char*, 20> kFieldNames = {
-    "r_kind", "r_error", "r_vlan_tags", "r_ip_version", "r_l3_offset", "r_syntax_error", "r_ipv4_options",
-    "r_ipv6_ext", "r_fragment", "r_l3_length", "r_udp_offset", "r_ipsec_offset", "r_ipsec_proto",
-    "r_next_header_offset", "r_spi", "r_seq", "r_addr_set", "src.version", "r_src", "r_dst"};
-using Record = std::array<uint32_t, kScalarFields + 8>;
-
-size_t field_first_word(size_t f) { return f < kScalarFields ? f : kScalarFields + 4 * (f - kScalarFields); }
-size_t field_words(size_t f) { return f < kScalarFields ? 1 : 4; }
-std::vector<uint32_t> field(const Record& r, size_t f) {
-    return std::vector<uint32_t>(r.begin() + field_first_word(f), r.begin() + field_first_word(f) + field_words(f));
-}
-
-Record record_of(const ParseResult& r) {
-    const bool bad = r.kind == L4Kind::Malformed;
-    // On Malformed only the first five fields mean anything (docs/rx_parser.md); the RTL reads the rest as 0.
-    Record x = {uint32_t(r.kind), error_code(r.error), r.vlan_tags, r.ip_version, r.l3_offset,
-                bad ? 0 : error_code(r.syntax_error), !bad && r.ipv4_options, !bad && r.ipv6_extension_headers,
-                !bad && r.fragment, bad ? 0 : r.l3_length, bad ? 0u : r.udp_offset, bad ? 0u : r.ipsec_offset,
-                bad ? 0u : r.ipsec_proto, bad ? 0u : r.next_header_offset, bad ? 0 : r.spi, bad ? 0 : r.seq,
-                !bad && r.dst.version != 0, bad ? 0u : r.src.version};
-    if (!bad)
-        for (size_t i = 0; i < 16; ++i) {
-            x[kScalarFields + i / 4] |= uint32_t(r.src.bytes[i]) << (8 * (i % 4));
-            x[kScalarFields + 4 + i / 4] |= uint32_t(r.dst.bytes[i]) << (8 * (i % 4));
-        }
-    return x;
-}
-
-Record record_of(Vrx_parser& m) {
-    Record x = {m.r_kind, m.r_error, m.r_vlan_tags, m.r_ip_version, m.r_l3_offset, m.r_syntax_error,
-                m.r_ipv4_options, m.r_ipv6_ext, m.r_fragment, m.r_l3_length, m.r_udp_offset, m.r_ipsec_offset,
-                m.r_ipsec_proto, m.r_next_header_offset, m.r_spi, m.r_seq, m.r_addr_set,
-                // IpAddr::v4/v6 set the version together with the bytes
-                m.r_addr_set ? uint32_t(m.r_ip_version) : 0u};
-    for (size_t w = 0; w < 4; ++w) {
-        x[kScalarFields + w] = m.r_src[w];
-        x[kScalarFields + 4 + w] = m.r_dst[w];
-    }
-    return x;
-}
+// The record mapping is shared with the --rtl parser bridge (hw_model/parser_record.h).
+using Record = ParserRecord;
+uint32_t error_code(const char* e) { return parser_error_code(e); }
+Record record_of(const ParseResult& r) { return parser_record_of(r); }
+Record record_of(const Vrx_parser& m) { return parser_record_of_pins(m); }
 
 std::vector<uint32_t> flat(const Record& r) { return std::vector<uint32_t>(r.begin(), r.end()); }
 
@@ -194,10 +118,9 @@ private:
         contract_.edge(beat_.valid, r_ready);
         if (m.r_valid && !expected_.empty()) {
             const Record& want = expected_.front();
-            if (want != got)
-                for (size_t f = 0; f < kFieldNames.size() && !mm_.found; ++f)
-                    mm_.check(now, std::string(kFieldNames[f]) + " (frame " + std::to_string(results_ + 1) + ")",
-                              field(want, f), field(got, f));
+            if (const int f = first_field_difference(want, got); f >= 0)
+                mm_.check(now, std::string(kParserRecordFields[f]) + " (frame " + std::to_string(results_ + 1) + ")",
+                          parser_record_field(want, size_t(f)), parser_record_field(got, size_t(f)));
         }
         std::vector<uint32_t> sdata(m.s_data.data(), m.s_data.data() + kBeat / 4);
         sdata.push_back(beat_.last);

@@ -1,10 +1,11 @@
-// `--rtl` (docs/rtl.md, "Swap-in"): the whole system with the Verilated CAM and/or completion encoder
-// must write the same oob.jsonl, byte for byte (every field, every time stamp), and the same stats.json
-// counters as the pure SystemC model, on every scenario under tb/scenarios. And the checks can fail: the
-// comparison sees a changed setting, and a bridge counts a planted disagreement.
+// `--rtl` (docs/rtl.md, "Swap-in"): the whole system with the Verilated CAM, parser and/or completion
+// encoder must write the same oob.jsonl, byte for byte (every field, every time stamp), and the same
+// stats.json counters as the pure SystemC model, on every scenario under tb/scenarios. And the checks can
+// fail: the comparison sees a changed setting, and a bridge counts a planted disagreement.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -76,7 +77,7 @@ void expect_same_with_rtl(const std::string& suite, const std::string& blocks) {
         ASSERT_EQ(b.exit_code, 0) << s.name << " --rtl " << blocks << ": " << b.err;
         EXPECT_EQ(differences(sc, rtl), "") << s.name << " --rtl " << blocks;
         const json r = read_json(rtl + "/stats.json")["rtl"];
-        for (const char* block : {"cam", "wb"}) {
+        for (const char* block : {"cam", "parser", "wb"}) {
             if (!r.contains(block)) continue;
             EXPECT_EQ(r[block]["mismatches"], 0) << s.name << " " << block << ": " << r[block]["first_mismatch"];
             transfers += r[block]["transfers"].get<uint64_t>();
@@ -101,7 +102,7 @@ TEST_P(RtlSwap, LinuxCapturesSameAsSystemC) {
         expect_same_with_rtl(s, GetParam());
 }
 
-INSTANTIATE_TEST_SUITE_P(Blocks, RtlSwap, ::testing::Values("cam", "wb", "cam,wb"),
+INSTANTIATE_TEST_SUITE_P(Blocks, RtlSwap, ::testing::Values("cam", "wb", "cam,wb", "parser", "cam,parser,wb"),
                          [](const ::testing::TestParamInfo<std::string>& p) {
                              std::string n = p.param;
                              std::replace(n.begin(), n.end(), ',', '_');
@@ -131,32 +132,44 @@ ov2::TrafficSpec small_traffic() {
 }
 
 struct BridgeRun {
-    ov2::RtlBridgeStats cam, wb;
+    ov2::RtlBridgeStats cam, parser, wb;
     std::string report;
     uint64_t indicated = 0, crypto_done = 0, success = 0, no_sa = 0;
 };
 
-BridgeRun run_bridged(bool cam, bool wb, bool plant_fault, bool x_check = false) {
+struct Blocks {
+    bool cam = false, parser = false, wb = false;
+};
+
+BridgeRun run_bridged(Blocks blocks, bool plant_fault, bool x_check = false,
+                      const std::function<void(ov2::Rx2ParserBridge&)>& plant_parser = {}) {
     ov2::TrafficGenerator gen(small_traffic());
     ov2::SimConfig config;
-    config.rtl.cam = cam;
-    config.rtl.wb = wb;
+    config.rtl.cam = blocks.cam;
+    config.rtl.parser = blocks.parser;
+    config.rtl.wb = blocks.wb;
     config.rtl.x_check = x_check;
     ov2::RunOutput out{ov2::RunOutput::CountsOnly{}};
     ov2::Ov2System sys("ov2", config, gen, gen.sas(), &out);
-    if (plant_fault && cam && x_check) sys.cam_rtl()->plant_shadow_fault();
-    else if (plant_fault && cam) sys.cam_rtl()->plant_key_fault();
-    if (plant_fault && wb) sys.wb_rtl()->plant_record_fault();
+    if (plant_fault && blocks.cam && x_check) sys.cam_rtl()->plant_shadow_fault();
+    else if (plant_fault && blocks.cam) sys.cam_rtl()->plant_key_fault();
+    if (plant_fault && blocks.wb) sys.wb_rtl()->plant_record_fault();
+    if (plant_parser) plant_parser(*sys.parser_rtl());
     sys.run();
     BridgeRun r;
-    if (cam) r.cam = sys.cam_rtl()->stats();
-    if (wb) r.wb = sys.wb_rtl()->stats();
+    if (blocks.cam) r.cam = sys.cam_rtl()->stats();
+    if (blocks.parser) r.parser = sys.parser_rtl()->stats();
+    if (blocks.wb) r.wb = sys.wb_rtl()->stats();
     r.report = ov2::rtl_disagreements(sys);
     r.indicated = out.counts().indicated;
     r.crypto_done = out.counts().crypto_done;
     r.success = out.counts().status[size_t(ov2::CryptoStatus::Success)];
     r.no_sa = sys.rx_stats().unprocessed[size_t(ov2::NicReason::NoSa)];
     return r;
+}
+
+BridgeRun run_bridged(bool cam, bool wb, bool plant_fault, bool x_check = false) {
+    return run_bridged(Blocks{cam, false, wb}, plant_fault, x_check);
 }
 
 }  // namespace
@@ -209,4 +222,58 @@ TEST(RtlBridge, XCheckAgreesOnBothBlocks) {
     const BridgeRun r = run_bridged(true, true, false, true);
     EXPECT_EQ(r.cam.mismatches + r.wb.mismatches, 0u) << r.cam.first_mismatch << r.wb.first_mismatch;
     EXPECT_GE(r.cam.transfers, 300u);
+}
+
+// ---- the parser bridge -----------------------------------------------------------------------------------
+
+TEST(RtlBridge, ParserAgreesWithParseFrame) {
+    const BridgeRun r = run_bridged(Blocks{false, true, false}, false);
+    EXPECT_EQ(r.parser.mismatches, 0u) << r.parser.first_mismatch;
+    EXPECT_EQ(r.parser.transfers, 300u);  // every frame's record came from the RTL
+    EXPECT_GE(r.parser.edges, 600u);      // at least the frame's beats and its result cycle
+    EXPECT_EQ(r.crypto_done, 300u);
+    EXPECT_EQ(r.report, "");
+}
+
+// The RTL's record is the one the pipeline runs on: with the SPI's top bit flipped in the bytes the RTL
+// gets, its r_spi differs from parse_frame's (counted), and no frame finds its SA.
+TEST(RtlBridge, ParserFieldDisagreementIsCountedAndDrivesThePipeline) {
+    const BridgeRun r = run_bridged(Blocks{false, true, false}, false, false,
+                                    [](ov2::Rx2ParserBridge& b) { b.plant_spi_fault(); });
+    EXPECT_EQ(r.parser.mismatches, 300u);
+    EXPECT_NE(r.parser.first_mismatch.find(": r_spi (frame "), std::string::npos) << r.parser.first_mismatch;
+    EXPECT_NE(r.report.find("--rtl: 300 disagreements"), std::string::npos) << r.report;
+    EXPECT_EQ(r.indicated, 300u);
+    EXPECT_EQ(r.crypto_done, 0u);
+    EXPECT_EQ(r.no_sa, 300u);
+}
+
+// The record's cycle is checked: with each frame's first beat one edge late, every record misses the cycle
+// parser_timing gives (when the CAM stage reads it: the frame goes on without a parse, as not IP), and
+// comes a cycle later.
+TEST(RtlBridge, ParserRecordCycleIsChecked) {
+    const BridgeRun r = run_bridged(Blocks{false, true, false}, false, false,
+                                    [](ov2::Rx2ParserBridge& b) { b.plant_late_first_beat(); });
+    EXPECT_EQ(r.parser.mismatches, 600u);  // missing in its cycle, then there a cycle later
+    EXPECT_NE(r.parser.first_mismatch.find("r_valid (frame 1 record missing in the cycle parser_timing says)"),
+              std::string::npos)
+        << r.parser.first_mismatch;
+    EXPECT_EQ(r.parser.transfers, 300u);
+    EXPECT_EQ(r.indicated, 300u);
+    EXPECT_EQ(r.crypto_done, 0u);
+}
+
+TEST(RtlBridge, ParserXCheckReportsAShadowThatDiffers) {
+    const BridgeRun r = run_bridged(Blocks{false, true, false}, false, true,
+                                    [](ov2::Rx2ParserBridge& b) { b.plant_shadow_fault(); });
+    EXPECT_GT(r.parser.mismatches, 0u);
+    EXPECT_NE(r.parser.first_mismatch.find("shadow r_*"), std::string::npos) << r.parser.first_mismatch;
+}
+
+TEST(RtlBridge, XCheckAgreesOnAllThreeBlocks) {
+    const BridgeRun r = run_bridged(Blocks{true, true, true}, false, true);
+    EXPECT_EQ(r.cam.mismatches + r.parser.mismatches + r.wb.mismatches, 0u)
+        << r.cam.first_mismatch << r.parser.first_mismatch << r.wb.first_mismatch;
+    EXPECT_EQ(r.parser.transfers, 300u);
+    EXPECT_EQ(r.indicated, 300u);
 }

@@ -369,12 +369,12 @@ TEST(TraceCli, ExplicitPathAndUnwritablePath) {
 
 }  // namespace
 
-// --rtl cam,wb --vcd: the Verilated blocks' pins are in the same VCD, every one documented, each block's
-// group right after its SystemC twin's in the save file; the run's results are those without --rtl.
+// --rtl cam,parser,wb --vcd: the Verilated blocks' pins are in the same VCD, every one documented, each
+// block's group right after its SystemC twin's in the save file; the run's results are those without --rtl.
 TEST(TraceCli, RtlPinsAreDocumentedAndFollowTheirTwin) {
     const TracedRun& plain = traced_run();
     const std::string dir = scratch();
-    ASSERT_EQ(run_default(dir, "out", {"--rtl", "cam,wb", "--vcd", "rtl.vcd", "--quiet"}), 0)
+    ASSERT_EQ(run_default(dir, "out", {"--rtl", "cam,parser,wb", "--vcd", "rtl.vcd", "--quiet"}), 0)
         << read_text(dir + "/out.stderr");
     const Vcd vcd = tracetest::parse_vcd(read_text(dir + "/traces/rtl.vcd"));
     const std::vector<std::string> documented = documented_signals(4, true);
@@ -385,8 +385,8 @@ TEST(TraceCli, RtlPinsAreDocumentedAndFollowTheirTwin) {
     std::istringstream in(read_text(dir + "/traces/rtl.gtkw"));
     for (std::string line, prev; std::getline(in, line); prev = line)
         if (prev == "@800200") groups.push_back(line.substr(1));
-    const std::vector<std::string> want = {"mac", "parser", "cam", "cam_rtl", "crypto", "desc_wb", "desc_wb_rtl",
-                                           "bus", "driver"};
+    const std::vector<std::string> want = {"mac",    "parser",  "parser_rtl",  "cam", "cam_rtl",
+                                           "crypto", "desc_wb", "desc_wb_rtl", "bus", "driver"};
     EXPECT_EQ(groups, want);
     // Every lookup went into the RTL CAM, every record through the RTL encoder.
     const json stats = json::parse(read_text(dir + "/out/stats.json"));
@@ -414,6 +414,17 @@ TEST(TraceCli, RtlPinsAreDocumentedAndFollowTheirTwin) {
         const auto r = std::lower_bound(results.begin(), results.end(), *k + 3 * (cycle_ps - 1));
         EXPECT_TRUE(r != results.end() && *r <= *k + 3 * cycle_ps) << "result 3 cycles after the key at " << *k;
     }
+    // Every frame the parser took went through the RTL parser: one record each, each frame's first beat on
+    // the edge the SystemC stage took it (recorded at the edge, or 1 ps after it when clocked lazily).
+    EXPECT_EQ(rising_edges(vcd.var("ov2.parser_rtl.r_valid")), stats["parser"]["frames"].get<uint64_t>());
+    size_t takes = 0;
+    for (const auto& [t, frame] : vcd.var("ov2.parser.frame").changes) {
+        if (frame == 0) continue;
+        ++takes;
+        EXPECT_EQ(vcd.var("ov2.parser_rtl.s_valid").at(t + 1), 1u) << "frame " << frame << " taken at " << t;
+    }
+    EXPECT_EQ(takes, stats["parser"]["frames"].get<uint64_t>());
     EXPECT_EQ(stats["rtl"]["cam"]["mismatches"], 0);
+    EXPECT_EQ(stats["rtl"]["parser"]["mismatches"], 0);
     EXPECT_EQ(read_text(dir + "/out/oob.jsonl"), read_text(plain.dir + "/out/oob.jsonl"));
 }
