@@ -83,14 +83,14 @@ private:
     void prefetch_thread();
     void completion_thread();
     size_t records_queued_before(uint64_t ps) const;
-    void msi_thread();
+    void msi_method();
     void reg_write(uint32_t offset, uint32_t value);
     uint32_t reg_read(uint32_t offset) const;
     void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
-    bool dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len);
+    enum class DmaRequester { Writer, Batcher, Prefetcher };  // each its own process, with its own payload
+    bool dma_access(DmaRequester who, tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len);
     void dma_post(uint64_t addr, uint8_t* data, uint32_t len, sc_core::sc_time& delay);
     uint64_t wait_posted(const sc_core::sc_time& delay);
-    enum class DmaRequester { Writer, Batcher };
     void dma_write(uint64_t addr, uint8_t* data, uint32_t len, DmaRequester who);
     void after_same_edge_requests();
     void wait_for_resources();
@@ -118,8 +118,10 @@ private:
     std::deque<PendingRecord> pending_;
     std::vector<uint8_t> batch_buf_;
     sc_core::sc_event record_queued_;
+    bool batcher_needs_record_ = false;  // the batcher waits for any record (none is ready yet)
     std::deque<uint64_t> msi_due_ps_;  // interrupts on their way to the host, in order
     sc_core::sc_event msi_pending_;
+    std::array<tlm::tlm_generic_payload, 3> dma_trans_;  // by DmaRequester: reused, one transaction each at a time
     DescWbStats stats_;
     RecordEncoder* encoder_ = nullptr;
     StageTrace tr_;

@@ -64,17 +64,25 @@ public:
 private:
     void parser_stage();
     void cam_stage();
+    // The crypto stage's steps for one frame; each may have to wait for its time or its resource.
+    enum class CryptoStep { Take, LookedUp, Lane, Reorder };
     void crypto_stage();
+    void start_crypto(RxPacket& pkt);
+    void finish_crypto(RxPacket& pkt);
+    bool trigger_at(uint64_t ps);
     void crypto_retire();
     uint64_t cycles_ps(uint64_t cycles) const { return timing_.cycles_ps(cycles); }
 
     const TimingParams& timing_;
     SaCamTable& cam_;
     CryptoEngine& crypto_;
-    sc_core::sc_fifo<RxPacket*> parsed_;
-    sc_core::sc_fifo<RxPacket*> looked_up_;
+    FrameFifo parsed_;
+    FrameFifo looked_up_;
     std::vector<uint64_t> lane_free_ps_;
     uint64_t last_crypto_ready_ps_ = 0;
+    CryptoStep crypto_step_ = CryptoStep::Take;
+    RxPacket* crypto_pkt_ = nullptr;  // the frame the crypto stage holds
+    uint64_t crypto_start_ps_ = 0, crypto_lane_busy_ps_ = 0, crypto_ready_ps_ = 0;
     std::deque<RxPacket*> reorder_;  // frames in the lanes, in arrival order
     sc_core::sc_event reorder_added_, retired_;
     uint64_t crypto_busy_ps_ = 0;
