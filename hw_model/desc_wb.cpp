@@ -167,7 +167,9 @@ bool DescWb::next_buffer(uint64_t& addr, uint32_t& len) {
     len = d.buffer_len;
     cache_first_ = (cache_first_ + 1) % uint32_t(desc_cache_.size());
     --cache_count_;
-    if (cache_count_ < timing_.desc_prefetch_threshold) cache_consumed_.notify(sc_core::SC_ZERO_TIME);
+    // Only an idle prefetcher waits for it (a fetching one looks at the cache again when its read is back).
+    if (prefetcher_idle_ && cache_count_ < timing_.desc_prefetch_threshold)
+        cache_consumed_.notify(sc_core::SC_ZERO_TIME);
     return addr != 0;
 }
 
@@ -181,7 +183,9 @@ void DescWb::prefetch_thread() {
         const bool enabled = (rx_ctrl_ & 1) && rx_size_;
         const uint32_t posted = enabled ? (rx_tail_ + rx_size_ - rx_head_) % rx_size_ : 0;
         if (!posted || cache_count_ >= timing_.desc_prefetch_threshold || cache_count_ == capacity) {
+            prefetcher_idle_ = true;
             sc_core::wait(regs_changed_ | cache_consumed_);
+            prefetcher_idle_ = false;
             wait_for_edge(timing_);
             continue;
         }
@@ -191,8 +195,9 @@ void DescWb::prefetch_thread() {
         ++stats_.desc_fetches;
         fetching_ = true;
         tr_desc_fetch_.set(1);
-        const bool ok = dma_access(DmaRequester::Prefetcher, tlm::TLM_READ_COMMAND, rx_base_ + uint64_t(from) * RxDescriptor::kBytes,
-                                   fetch_buf_.data(), n * uint32_t(RxDescriptor::kBytes));
+        const bool ok = dma_access(DmaRequester::Prefetcher, tlm::TLM_READ_COMMAND,
+                                   rx_base_ + uint64_t(from) * RxDescriptor::kBytes, fetch_buf_.data(),
+                                   n * uint32_t(RxDescriptor::kBytes));
         tr_desc_fetch_.set(0);
         fetching_ = false;
         if (generation == ring_generation_) {  // else the ring was set up again meanwhile: drop what was read
@@ -270,6 +275,10 @@ void DescWb::completion_thread() {
     for (;;) {
         const uint64_t now = now_ps();
         const size_t ready = records_queued_before(now);
+        if (!ready && !pending_.empty()) {  // queued on this edge: the batcher's from the next one
+            sc_core::wait(ps_time(timing_.clock_ps()));
+            continue;
+        }
         if (!ready) {
             batcher_needs_record_ = true;
             sc_core::wait(record_queued_);

@@ -114,6 +114,7 @@ private:
     bool fetching_ = false;
     uint64_t ring_generation_ = 0;    // bumped when the ring is reset: a read in flight is then discarded
     sc_core::sc_event regs_changed_, cache_filled_, cache_consumed_;
+    bool prefetcher_idle_ = false;  // the prefetcher waits for a register write or a descriptor taken
     // Completion records waiting for their writeback, in slot order.
     std::deque<PendingRecord> pending_;
     std::vector<uint8_t> batch_buf_;
