@@ -35,18 +35,22 @@ struct RxPacket {
     }
 };
 
-// A duration of `ps` picoseconds (the default 1 ps resolution), without the double arithmetic of
-// sc_time(double, SC_PS): the hot paths build one or more a frame.
-inline sc_core::sc_time ps_time(uint64_t ps) { return sc_core::sc_time::from_value(ps); }
+// A duration of `ps` picoseconds (the default 1 ps resolution), inline: the hot paths build one or more a
+// frame, and sc_time(double, SC_PS) converts units, sc_time::from_value is a library call. One picosecond
+// times a whole number below 2^53 is exact.
+inline sc_core::sc_time ps_time(uint64_t ps) {
+    static const sc_core::sc_time one_ps = sc_core::sc_time::from_value(1);
+    return one_ps * double(ps);
+}
+
+inline uint64_t now_ps() { return sc_core::sc_get_curr_simcontext()->time_stamp().value(); }  // sc_time_stamp(), inline
 
 // Waits until simulated time `ps`; returns at once when it has passed (a stage's latency is carried on the
 // packet as ready_ps, so a stage can take the next packet before the previous one left the pipeline).
 inline void wait_until_ps(uint64_t ps) {
-    const uint64_t now = sc_core::sc_time_stamp().value();
+    const uint64_t now = now_ps();
     if (ps > now) sc_core::wait(ps_time(ps - now));
 }
-
-inline uint64_t now_ps() { return sc_core::sc_time_stamp().value(); }
 
 // Device blocks act on core clock edges only (cycle mode, docs/timing.md): a block woken by anything that is
 // not on the core clock (a register write over MMIO, a DMA finishing on the bus) waits for the next edge.
@@ -101,9 +105,9 @@ public:
         if (reader_waiting_) {
             reader_waiting_ = false;
             handed_ = pkt;
-            const uint64_t now = sc_core::sc_time_stamp().value();
+            const uint64_t now = now_ps();
             const uint64_t at = wake_at_ready_ && pkt->ready_ps > now ? pkt->ready_ps - now : 0;
-            written_event_.notify(sc_core::sc_time::from_value(at));
+            written_event_.notify(ps_time(at));
             return true;
         }
         if (num_free() == 0) {
