@@ -1,6 +1,6 @@
 // Descriptor writeback: for each frame leaving the crypto engine, takes the next posted receive buffer from
 // its descriptor cache, writes the frame into it by DMA in bus-sized pieces and queues the frame's 32-byte
-// completion record. Three processes:
+// completion record. Three SC_THREADs (each blocks for its DMA) and the MSI, an SC_METHOD:
 //  - prefetch: refills the descriptor cache in the background (one DMA read of up to desc_prefetch
 //    descriptors at a time) whenever it holds fewer than desc_prefetch_threshold, so that frames do not wait
 //    for a read while the driver has buffers posted on the ring;
@@ -8,7 +8,7 @@
 //  - completions: writes the queued records back in batches (up to wb_batch_max records, or whatever is
 //    queued once the oldest has waited wb_batch_timeout_ns): the records with their done bytes clear in one
 //    DMA write per bus payload, then each done byte (as QEMU's igb does: done last), then one MSI, which
-//    reaches the host when the done bytes have become visible.
+//    reaches the host when the done bytes have become visible (msi_method raises it then).
 // Owns the ring registers (BAR0 0x000-0x0FF). Back-pressure: with no posted buffer or no free completion
 // slot it stalls, and the pipeline behind it fills.
 #pragma once

@@ -1,6 +1,7 @@
 // The device's receive pipeline between the MAC and descriptor writeback: the parser, SA CAM lookup and
-// crypto engine stages. Each stage is an SC_THREAD between two sc_fifo (finite: back-pressure), with an
-// issue interval it waits and a latency it carries on the packet (RxPacket::ready_ps).
+// crypto engine stages, between finite FrameFifos (back-pressure), each with an issue interval it waits and
+// a latency it carries on the packet (RxPacket::ready_ps). The parser and the CAM are SC_THREADs; the crypto
+// stage and the reorder buffer behind its lanes are SC_METHODs (no stack switch a frame).
 // The per-packet decisions (the NDIS receive rules) are plain functions, shared with any other timing mode.
 #pragma once
 
