@@ -4,6 +4,7 @@
 
 #include "ov2_types.h"
 #include "reg_access.h"
+#include "rx_packet.h"
 
 namespace ov2 {
 
@@ -16,7 +17,7 @@ HostBus::HostBus(sc_core::sc_module_name name, const TimingParams& timing)
     dma_in.register_b_transport(this, &HostBus::dma_transport);
     mmio_in.register_b_transport(this, &HostBus::mmio_transport);
     SC_HAS_PROCESS(HostBus);
-    SC_THREAD(commit_thread);
+    SC_METHOD(commit_process);
 }
 
 void HostBus::trace(Tracer& t) {
@@ -34,22 +35,33 @@ void HostBus::trace(Tracer& t) {
 tlm::tlm_response_status HostBus::forward_to_memory(tlm::tlm_command cmd, uint64_t addr, uint8_t* data,
                                                    uint32_t len) {
     sc_time unused = sc_core::SC_ZERO_TIME;
-    const tlm::tlm_response_status status = transact(host_mem, cmd, addr, data, len, unused);
+    const tlm::tlm_response_status status = transact(host_mem, memory_trans_, cmd, addr, data, len, unused);
     if (status != tlm::TLM_OK_RESPONSE) ++stats_.dma_errors;
     return status;
 }
 
-void HostBus::commit_thread() {
-    for (;;) {
-        while (posted_.empty()) sc_core::wait(posted_event_);
+void HostBus::commit_visible_now() {
+    const uint64_t now = now_ps();
+    while (!posted_.empty() && posted_.front().visible_ps <= now) {
         PostedWrite& w = posted_.front();
-        const uint64_t now = uint64_t(sc_core::sc_time_stamp().value());
-        if (w.visible_ps > now) sc_core::wait(sc_time(double(w.visible_ps - now), SC_PS));
         forward_to_memory(tlm::TLM_WRITE_COMMAND, w.addr, w.data.data(), uint32_t(w.data.size()));
         spare_buffers_.push_back(std::move(w.data));
         posted_.pop_front();
         tr_posted_.set(posted_.size());
     }
+}
+
+// An SC_METHOD: commits every posted write that has become visible, then sleeps until the next one does
+// (lazily: until the last one in flight does) or, with none in flight, until a write is posted.
+void HostBus::commit_process() {
+    commit_visible_now();
+    if (posted_.empty()) {
+        sc_core::next_trigger(posted_event_);
+        return;
+    }
+    const bool lazy = lazy_commit_ && !tr_posted_.on();  // the waveform shows each write landing
+    const PostedWrite& due = lazy ? posted_.back() : posted_.front();
+    sc_core::next_trigger(ps_time(due.visible_ps - now_ps()));
 }
 
 void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
@@ -88,8 +100,9 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
             tr_wr_.set_at(link_free_ps, 0);
             tr_posted_.set(posted_.size());
         }
-        posted_event_.notify(sc_core::SC_ZERO_TIME);
-        delay += sc_time(double(link_free_ps - issue_ps), SC_PS);
+        // Only an idle committer waits for the event; a busy one is already due at the front's time.
+        if (posted_.size() == 1) posted_event_.notify(sc_core::SC_ZERO_TIME);
+        delay += ps_time(link_free_ps - issue_ps);
         trans.set_response_status(tlm::TLM_OK_RESPONSE);
         return;
     }
@@ -104,8 +117,9 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
         tr_rd_len_.set_at(link_.last_start_ps, len);
         tr_rd_.set_at(data_back_ps, 0);
     }
-    sc_core::wait(sc_time(double(data_back_ps - issue_ps), SC_PS) + delay);
+    sc_core::wait(ps_time(data_back_ps - issue_ps) + delay);
     delay = sc_core::SC_ZERO_TIME;
+    if (lazy_commit_) commit_visible_now();  // the posted writes before it have landed
     trans.set_response_status(
         forward_to_memory(tlm::TLM_READ_COMMAND, trans.get_address(), trans.get_data_ptr(), len));
 }

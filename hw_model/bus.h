@@ -60,6 +60,11 @@ public:
 
     HostBus(sc_core::sc_module_name name, const TimingParams& timing);
     const BusStats& stats() const { return stats_; }
+    // Lazy commit, for a system whose host-memory readers call commit_visible_now() before they look (the
+    // cycle mode's Ov2System: the driver shim): posted writes land when someone looks or when the last one in
+    // flight becomes visible, not each at its own time, which saves a wake-up a write. Off while traced.
+    void set_lazy_commit(bool on) { lazy_commit_ = on; }
+    void commit_visible_now();  // every posted write visible by now lands in host memory
     void trace(Tracer& t);  // waveform signals (docs/waveforms.md)
 
 private:
@@ -68,7 +73,7 @@ private:
         uint64_t addr = 0;
         std::vector<uint8_t> data;
     };
-    void commit_thread();
+    void commit_process();
     tlm::tlm_response_status forward_to_memory(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len);
     void dma_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
     void mmio_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
@@ -76,8 +81,10 @@ private:
     const TimingParams& timing_;
     DmaLink link_;
     std::deque<PostedWrite> posted_;
+    tlm::tlm_generic_payload memory_trans_;  // every access to host memory (its target never waits)
     std::vector<std::vector<uint8_t>> spare_buffers_;  // reused: no allocation per write once warm
     sc_core::sc_event posted_event_;
+    bool lazy_commit_ = false;
     BusStats stats_;
     TraceSignal tr_wr_, tr_wr_addr_, tr_wr_len_, tr_rd_, tr_rd_addr_, tr_rd_len_, tr_posted_, tr_mmio_, tr_mmio_addr_;
 };

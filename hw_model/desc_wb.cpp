@@ -26,7 +26,7 @@ DescWb::DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacke
     SC_THREAD(run);
     SC_THREAD(prefetch_thread);
     SC_THREAD(completion_thread);
-    SC_THREAD(msi_thread);
+    SC_METHOD(msi_method);
 }
 
 void DescWb::trace(Tracer& t) {
@@ -79,9 +79,9 @@ void DescWb::b_transport(tlm::tlm_generic_payload& trans, sc_time&) {
                           [this](uint32_t off) { return reg_read(off); });
 }
 
-bool DescWb::dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len) {
+bool DescWb::dma_access(DmaRequester who, tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len) {
     sc_time delay = sc_core::SC_ZERO_TIME;
-    const tlm::tlm_response_status status = transact(dma, cmd, addr, data, len, delay);
+    const tlm::tlm_response_status status = transact(dma, dma_trans_[size_t(who)], cmd, addr, data, len, delay);
     if (cmd == tlm::TLM_WRITE_COMMAND) {
         wait_posted(delay);
     } else {
@@ -104,7 +104,9 @@ uint64_t DescWb::wait_posted(const sc_time& delay) {
 // A posted write issued `delay` from now without waiting for it (loosely timed): the bus adds its link time
 // to `delay`, and the caller waits once after a run of such writes.
 void DescWb::dma_post(uint64_t addr, uint8_t* data, uint32_t len, sc_time& delay) {
-    if (transact(dma, tlm::TLM_WRITE_COMMAND, addr, data, len, delay) != tlm::TLM_OK_RESPONSE) ++stats_.dma_errors;
+    const size_t batcher = size_t(DmaRequester::Batcher);
+    if (transact(dma, dma_trans_[batcher], tlm::TLM_WRITE_COMMAND, addr, data, len, delay) != tlm::TLM_OK_RESPONSE)
+        ++stats_.dma_errors;
 }
 
 // The DMA arbiter's fixed order on one edge: the completion batcher's requests go after those of the frame
@@ -119,7 +121,7 @@ void DescWb::dma_write(uint64_t addr, uint8_t* data, uint32_t len, DmaRequester 
     for (uint32_t off = 0; off < len; off += timing_.bus_max_payload_bytes) {
         if (who == DmaRequester::Batcher) after_same_edge_requests();
         const uint32_t piece = std::min(timing_.bus_max_payload_bytes, len - off);
-        dma_access(tlm::TLM_WRITE_COMMAND, addr + off, data + off, piece);
+        dma_access(who, tlm::TLM_WRITE_COMMAND, addr + off, data + off, piece);
     }
 }
 
@@ -165,7 +167,9 @@ bool DescWb::next_buffer(uint64_t& addr, uint32_t& len) {
     len = d.buffer_len;
     cache_first_ = (cache_first_ + 1) % uint32_t(desc_cache_.size());
     --cache_count_;
-    if (cache_count_ < timing_.desc_prefetch_threshold) cache_consumed_.notify(sc_core::SC_ZERO_TIME);
+    // Only an idle prefetcher waits for it (a fetching one looks at the cache again when its read is back).
+    if (prefetcher_idle_ && cache_count_ < timing_.desc_prefetch_threshold)
+        cache_consumed_.notify(sc_core::SC_ZERO_TIME);
     return addr != 0;
 }
 
@@ -179,7 +183,9 @@ void DescWb::prefetch_thread() {
         const bool enabled = (rx_ctrl_ & 1) && rx_size_;
         const uint32_t posted = enabled ? (rx_tail_ + rx_size_ - rx_head_) % rx_size_ : 0;
         if (!posted || cache_count_ >= timing_.desc_prefetch_threshold || cache_count_ == capacity) {
+            prefetcher_idle_ = true;
             sc_core::wait(regs_changed_ | cache_consumed_);
+            prefetcher_idle_ = false;
             wait_for_edge(timing_);
             continue;
         }
@@ -189,8 +195,9 @@ void DescWb::prefetch_thread() {
         ++stats_.desc_fetches;
         fetching_ = true;
         tr_desc_fetch_.set(1);
-        const bool ok = dma_access(tlm::TLM_READ_COMMAND, rx_base_ + uint64_t(from) * RxDescriptor::kBytes,
-                                   fetch_buf_.data(), n * uint32_t(RxDescriptor::kBytes));
+        const bool ok = dma_access(DmaRequester::Prefetcher, tlm::TLM_READ_COMMAND,
+                                   rx_base_ + uint64_t(from) * RxDescriptor::kBytes, fetch_buf_.data(),
+                                   n * uint32_t(RxDescriptor::kBytes));
         tr_desc_fetch_.set(0);
         fetching_ = false;
         if (generation == ring_generation_) {  // else the ring was set up again meanwhile: drop what was read
@@ -256,7 +263,7 @@ void DescWb::write_batch(size_t count) {
     // The MSI is a posted write too, ordered behind the done bytes: it reaches the host when the batch has
     // become visible, one bus latency after the done bytes left the link.
     msi_due_ps_.push_back(link_free + timing_.bus_latency_ps());
-    msi_pending_.notify(sc_core::SC_ZERO_TIME);
+    if (msi_due_ps_.size() == 1) msi_pending_.notify(sc_core::SC_ZERO_TIME);  // else already due at the front's time
     tr_irq_.pulse();
 }
 
@@ -268,13 +275,19 @@ void DescWb::completion_thread() {
     for (;;) {
         const uint64_t now = now_ps();
         const size_t ready = records_queued_before(now);
+        if (!ready && !pending_.empty()) {  // queued on this edge: the batcher's from the next one
+            sc_core::wait(ps_time(timing_.clock_ps()));
+            continue;
+        }
         if (!ready) {
+            batcher_needs_record_ = true;
             sc_core::wait(record_queued_);
+            batcher_needs_record_ = false;
             continue;
         }
         const uint64_t due = timing_.edge_at_or_after(pending_.front().queued_ps + timeout_ps);
         if (ready >= timing_.wb_batch_max || now >= due) write_batch(std::min<size_t>(ready, timing_.wb_batch_max));
-        else sc_core::wait(sc_time(double(due - now), SC_PS), record_queued_);
+        else sc_core::wait(ps_time(due - now), record_queued_);
     }
 }
 
@@ -284,13 +297,19 @@ size_t DescWb::records_queued_before(uint64_t ps) const {
     return n;
 }
 
-void DescWb::msi_thread() {
-    for (;;) {
-        while (msi_due_ps_.empty()) sc_core::wait(msi_pending_);
-        wait_until_ps(msi_due_ps_.front());
+// An SC_METHOD: raises each MSI when it reaches the host, then sleeps until the next one is due (or, with
+// none on its way, until a batch queues one).
+void DescWb::msi_method() {
+    const uint64_t now = now_ps();
+    while (!msi_due_ps_.empty()) {
+        if (msi_due_ps_.front() > now) {
+            sc_core::next_trigger(ps_time(msi_due_ps_.front() - now));
+            return;
+        }
         msi_due_ps_.pop_front();
         irq.notify();
     }
+    sc_core::next_trigger(msi_pending_);
 }
 
 void DescWb::run() {
@@ -309,7 +328,10 @@ void DescWb::run() {
         cpl_next_ = (cpl_next_ + 1) % cpl_size_;
         write_frame(*pkt, buffer_addr, buffer_len);
         pending_.push_back(PendingRecord{pkt->cpl, now_ps()});
-        record_queued_.notify(sc_time(double(timing_.clock_ps()), SC_PS));  // the batcher's next edge
+        // The batcher's next edge, when it can act on the record: it waits for any record, or this one
+        // fills a batch (else it only goes back to waiting for the same due time).
+        if (batcher_needs_record_ || pending_.size() >= timing_.wb_batch_max)
+            record_queued_.notify(ps_time(timing_.clock_ps()));
         pool_.release(pkt);
         tr_.done();
     }

@@ -1,6 +1,6 @@
 // Descriptor writeback: for each frame leaving the crypto engine, takes the next posted receive buffer from
 // its descriptor cache, writes the frame into it by DMA in bus-sized pieces and queues the frame's 32-byte
-// completion record. Three processes:
+// completion record. Three SC_THREADs (each blocks for its DMA) and the MSI, an SC_METHOD:
 //  - prefetch: refills the descriptor cache in the background (one DMA read of up to desc_prefetch
 //    descriptors at a time) whenever it holds fewer than desc_prefetch_threshold, so that frames do not wait
 //    for a read while the driver has buffers posted on the ring;
@@ -8,7 +8,7 @@
 //  - completions: writes the queued records back in batches (up to wb_batch_max records, or whatever is
 //    queued once the oldest has waited wb_batch_timeout_ns): the records with their done bytes clear in one
 //    DMA write per bus payload, then each done byte (as QEMU's igb does: done last), then one MSI, which
-//    reaches the host when the done bytes have become visible.
+//    reaches the host when the done bytes have become visible (msi_method raises it then).
 // Owns the ring registers (BAR0 0x000-0x0FF). Back-pressure: with no posted buffer or no free completion
 // slot it stalls, and the pipeline behind it fills.
 #pragma once
@@ -83,14 +83,14 @@ private:
     void prefetch_thread();
     void completion_thread();
     size_t records_queued_before(uint64_t ps) const;
-    void msi_thread();
+    void msi_method();
     void reg_write(uint32_t offset, uint32_t value);
     uint32_t reg_read(uint32_t offset) const;
     void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
-    bool dma_access(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len);
+    enum class DmaRequester { Writer, Batcher, Prefetcher };  // each its own process, with its own payload
+    bool dma_access(DmaRequester who, tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len);
     void dma_post(uint64_t addr, uint8_t* data, uint32_t len, sc_core::sc_time& delay);
     uint64_t wait_posted(const sc_core::sc_time& delay);
-    enum class DmaRequester { Writer, Batcher };
     void dma_write(uint64_t addr, uint8_t* data, uint32_t len, DmaRequester who);
     void after_same_edge_requests();
     void wait_for_resources();
@@ -114,12 +114,15 @@ private:
     bool fetching_ = false;
     uint64_t ring_generation_ = 0;    // bumped when the ring is reset: a read in flight is then discarded
     sc_core::sc_event regs_changed_, cache_filled_, cache_consumed_;
+    bool prefetcher_idle_ = false;  // the prefetcher waits for a register write or a descriptor taken
     // Completion records waiting for their writeback, in slot order.
     std::deque<PendingRecord> pending_;
     std::vector<uint8_t> batch_buf_;
     sc_core::sc_event record_queued_;
+    bool batcher_needs_record_ = false;  // the batcher waits for any record (none is ready yet)
     std::deque<uint64_t> msi_due_ps_;  // interrupts on their way to the host, in order
     sc_core::sc_event msi_pending_;
+    std::array<tlm::tlm_generic_payload, 3> dma_trans_;  // by DmaRequester: reused, one transaction each at a time
     DescWbStats stats_;
     RecordEncoder* encoder_ = nullptr;
     StageTrace tr_;

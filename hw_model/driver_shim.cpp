@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "reg_access.h"
+#include "rx_packet.h"
 
 namespace ov2 {
 
@@ -403,6 +404,7 @@ bool DriverShim::sa_delete_due(Bundle& b, const Completion& c) {
 }
 
 void DriverShim::handle_completion(uint32_t slot, uint64_t at_ps) {
+    if (before_host_read) before_host_read();
     uint8_t* record = memory_.at(cpl_ring_ + uint64_t(slot) * Completion::kBytes);
     const Completion c = Completion::decode(record);
     const uint64_t buffer = buffers_ + uint64_t(next_buffer_) * timing_.rx_buffer_bytes;
@@ -450,6 +452,7 @@ RingGiveBack DriverShim::give_back(uint32_t handled) {
 
 void DriverShim::isr_thread() {
     auto completion_ready = [this] {
+        if (before_host_read) before_host_read();
         return memory_.at(cpl_ring_ + uint64_t(cpl_head_) * Completion::kBytes + Completion::kBytes - 1)[0] & 1;
     };
     for (;;) {
@@ -458,12 +461,12 @@ void DriverShim::isr_thread() {
             tr_isr_.set(0);
             sc_core::wait(irq_);
             count_interrupt();
-            sc_core::wait(sc_time(double(timing_.host_irq_latency_ps()), SC_PS));
+            sc_core::wait(ps_time(timing_.host_irq_latency_ps()));
         }
         tr_isr_.set(1);
         uint32_t handled = 0;
         while (completion_ready()) {
-            sc_core::wait(sc_time(double(timing_.host_per_packet_ps()), SC_PS));
+            sc_core::wait(ps_time(timing_.host_per_packet_ps()));
             handle_next_completion(uint64_t(sc_core::sc_time_stamp().value()));
             ++handled;
         }

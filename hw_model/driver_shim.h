@@ -83,6 +83,9 @@ public:
     tlm_utils::simple_initiator_socket<DriverShim> mmio;
     sc_core::sc_event ready;  // rings set up and the initial SAs offloaded
     std::function<void(const IndicationEvent&)> on_indication;
+    // Called before the handler reads host memory (a completion record, a frame): lets posted DMA writes that
+    // are visible by now land (HostBus::commit_visible_now).
+    std::function<void()> before_host_read;
 
     DriverShim(sc_core::sc_module_name name, const TimingParams& timing, const DriverConfig& config,
                HostMemory& memory, const sc_core::sc_event& irq, TransportModel& transport,

@@ -113,7 +113,7 @@ void MacRx::run() {
             tr_busy_.set_at(end_ps, 0);
             tr_frame_.set_at(end_ps, 0);
         }
-        sc_core::wait(sc_time(double(end_ps), SC_PS) - sc_core::sc_time_stamp());
+        wait_until_ps(end_ps);  // end_ps > now: the frame's last bit is ahead
 
         RxPacket* ctx = pool_.try_acquire();
         RxPacket& pkt = ctx ? *ctx : scratch;

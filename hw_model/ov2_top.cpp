@@ -63,6 +63,10 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
         if (fast_) fast_->sync_for_blocking_call();  // the MMIO starts at the indication's time
         driver_->oid_delete_sa(handle);
     };
+    if (threads) {  // the cycle mode's HostBus commits lazily: the driver's handler is its one reader of host memory
+        bus_->set_lazy_commit(true);
+        driver_->before_host_read = [this] { bus_->commit_visible_now(); };
+    }
     pipeline_->on_input_taken = [this](const RxPacket& pkt) { mac_->fifo_release(pkt.data.size()); };
     mac_->before_frame = [this](uint32_t frame) {
         if (driver_->has_scheduled_oids()) driver_->run_scheduled_oids(frame);

@@ -97,8 +97,8 @@ private:
     std::unique_ptr<RxPacketPool> pool_;
     std::unique_ptr<CryptoEngine> crypto_;
     TransportModel transport_;
-    sc_core::sc_fifo<RxPacket*> mac_to_parser_;
-    sc_core::sc_fifo<RxPacket*> crypto_to_wb_;
+    FrameFifo mac_to_parser_;
+    FrameFifo crypto_to_wb_;
     std::unique_ptr<SaCam> cam_;
     std::unique_ptr<MacRx> mac_;
     std::unique_ptr<RxPipeline> pipeline_;

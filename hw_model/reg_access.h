@@ -12,10 +12,10 @@ namespace ov2 {
 
 // One blocking transaction of `len` bytes at `addr` through an initiator socket (or anything with a
 // b_transport behind operator->). The target adds its time to `delay`; the caller decides whether to wait.
+// `trans`: a payload the caller reuses (constructing one allocates), never in two transactions at once.
 template <typename Socket>
-tlm::tlm_response_status transact(Socket& socket, tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len,
-                                  sc_core::sc_time& delay) {
-    tlm::tlm_generic_payload trans;
+tlm::tlm_response_status transact(Socket& socket, tlm::tlm_generic_payload& trans, tlm::tlm_command cmd, uint64_t addr,
+                                  uint8_t* data, uint32_t len, sc_core::sc_time& delay) {
     trans.set_command(cmd);
     trans.set_address(addr);
     trans.set_data_ptr(data);
@@ -24,6 +24,13 @@ tlm::tlm_response_status transact(Socket& socket, tlm::tlm_command cmd, uint64_t
     trans.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
     socket->b_transport(trans, delay);
     return trans.get_response_status();
+}
+
+template <typename Socket>
+tlm::tlm_response_status transact(Socket& socket, tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len,
+                                  sc_core::sc_time& delay) {
+    tlm::tlm_generic_payload trans;
+    return transact(socket, trans, cmd, addr, data, len, delay);
 }
 
 // Serves a TLM register access: 32-bit aligned words only, little-endian, one or more words per transaction.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <vector>
 
@@ -36,18 +37,103 @@ struct RxPacket {
     }
 };
 
+// A duration of `ps` picoseconds (the default 1 ps resolution), inline: the hot paths build one or more a
+// frame, and sc_time(double, SC_PS) converts units, sc_time::from_value is a library call. One picosecond
+// times a whole number below 2^53 is exact.
+inline sc_core::sc_time ps_time(uint64_t ps) {
+    static const sc_core::sc_time one_ps = sc_core::sc_time::from_value(1);
+    return one_ps * double(ps);
+}
+
+inline uint64_t now_ps() { return sc_core::sc_get_curr_simcontext()->time_stamp().value(); }  // sc_time_stamp(), inline
+
 // Waits until simulated time `ps`; returns at once when it has passed (a stage's latency is carried on the
 // packet as ready_ps, so a stage can take the next packet before the previous one left the pipeline).
 inline void wait_until_ps(uint64_t ps) {
-    const uint64_t now = sc_core::sc_time_stamp().value();
-    if (ps > now) sc_core::wait(sc_core::sc_time(double(ps - now), sc_core::SC_PS));
+    const uint64_t now = now_ps();
+    if (ps > now) sc_core::wait(ps_time(ps - now));
 }
-
-inline uint64_t now_ps() { return sc_core::sc_time_stamp().value(); }
 
 // Device blocks act on core clock edges only (cycle mode, docs/timing.md): a block woken by anything that is
 // not on the core clock (a register write over MMIO, a DMA finishing on the bus) waits for the next edge.
 inline void wait_for_edge(const TimingParams& t) { wait_until_ps(t.edge_at_or_after(now_ps())); }
+
+// The FIFO of frames at a block boundary (valid/ready), for the cycle mode's blocks; a drop-in for
+// sc_fifo<RxPacket*> with the same timing at every simulated picosecond, and fewer process wake-ups:
+//  - a reader waiting on an empty FIFO takes the next frame the moment it is written (as an sc_fifo reader
+//    would, a delta later), so that frame never holds a slot;
+//  - with wake_at_ready (the default), that reader is woken only at the frame's ready_ps rather than at once:
+//    every reader waits for ready_ps right after taking a frame, so nothing it does changes. Off for a
+//    reader that records the take on the waveform (`--vcd`) before it waits.
+//  - a read frees its slot at once (an sc_fifo frees it in the update phase of the same picosecond) and
+//    wakes a blocked writer a delta later.
+class FrameFifo : public sc_core::sc_prim_channel,
+                  public sc_core::sc_fifo_in_if<RxPacket*>,
+                  public sc_core::sc_fifo_out_if<RxPacket*> {
+public:
+    FrameFifo(const char* name, int size) : sc_core::sc_prim_channel(name), size_(size) {}
+    void set_wake_at_ready(bool on) { wake_at_ready_ = on; }
+
+    bool nb_read(RxPacket*& pkt) override {
+        if (handed_) {
+            pkt = handed_;
+            handed_ = nullptr;
+            return true;
+        }
+        if (queue_.empty()) {
+            reader_waiting_ = true;  // the next write hands its frame over
+            return false;
+        }
+        pkt = queue_.front();
+        queue_.pop_front();
+        if (writer_waiting_) {
+            writer_waiting_ = false;
+            read_event_.notify(sc_core::SC_ZERO_TIME);
+        }
+        return true;
+    }
+    void read(RxPacket*& pkt) override {
+        while (!nb_read(pkt)) sc_core::wait(written_event_);
+    }
+    RxPacket* read() override {
+        RxPacket* pkt = nullptr;
+        read(pkt);
+        return pkt;
+    }
+    int num_available() const override { return int(queue_.size()) + (handed_ ? 1 : 0); }
+    const sc_core::sc_event& data_written_event() const override { return written_event_; }
+
+    bool nb_write(RxPacket* const& pkt) override {
+        if (reader_waiting_) {
+            reader_waiting_ = false;
+            handed_ = pkt;
+            const uint64_t now = now_ps();
+            const uint64_t at = wake_at_ready_ && pkt->ready_ps > now ? pkt->ready_ps - now : 0;
+            written_event_.notify(ps_time(at));
+            return true;
+        }
+        if (num_free() == 0) {
+            writer_waiting_ = true;
+            return false;
+        }
+        queue_.push_back(pkt);
+        return true;
+    }
+    void write(RxPacket* const& pkt) override {
+        while (!nb_write(pkt)) sc_core::wait(read_event_);
+    }
+    int num_free() const override { return size_ - int(queue_.size()); }
+    const sc_core::sc_event& data_read_event() const override { return read_event_; }
+    const char* kind() const override { return "FrameFifo"; }
+
+private:
+    const int size_;
+    std::deque<RxPacket*> queue_;
+    RxPacket* handed_ = nullptr;    // taken by the waiting reader, which wakes at its time
+    bool reader_waiting_ = false, writer_waiting_ = false;
+    bool wake_at_ready_ = true;
+    sc_core::sc_event written_event_, read_event_;
+};
 
 class RxPacketPool {
 public:
@@ -61,7 +147,11 @@ public:
     }
     // Blocks the calling SC_THREAD until a context is free.
     RxPacket* acquire() {
-        while (free_.empty()) sc_core::wait(released_);
+        while (free_.empty()) {
+            ++waiters_;
+            sc_core::wait(released_);
+            --waiters_;
+        }
         RxPacket* p = free_.back();
         free_.pop_back();
         return p;
@@ -74,7 +164,7 @@ public:
     }
     void release(RxPacket* p) {
         free_.push_back(p);
-        released_.notify(sc_core::SC_ZERO_TIME);
+        if (waiters_) released_.notify(sc_core::SC_ZERO_TIME);  // no event a frame when nobody waits
     }
     size_t in_use() const { return storage_.size() - free_.size(); }
 
@@ -82,6 +172,7 @@ private:
     std::vector<std::unique_ptr<RxPacket>> storage_;
     std::vector<RxPacket*> free_;
     sc_core::sc_event released_;
+    uint32_t waiters_ = 0;  // threads blocked in acquire()
 };
 
 }  // namespace ov2

@@ -269,8 +269,8 @@ RxPipeline::RxPipeline(sc_core::sc_module_name name, const TimingParams& timing,
     if (!threads) return;
     SC_THREAD(parser_stage);
     SC_THREAD(cam_stage);
-    SC_THREAD(crypto_stage);
-    SC_THREAD(crypto_retire);
+    SC_METHOD(crypto_stage);
+    SC_METHOD(crypto_retire);
 }
 
 void RxPipeline::trace(Tracer& t, const std::string& next_stage) {
@@ -288,6 +288,9 @@ void RxPipeline::trace(Tracer& t, const std::string& next_stage) {
         tr_lane_frame_[i].attach(t, "crypto.lane" + std::to_string(i) + ".frame", 32);
     }
     tr_out_.attach(t, next_stage);
+    // The CAM and crypto stages record taking a frame before they wait for it to be ready.
+    parsed_.set_wake_at_ready(false);
+    looked_up_.set_wake_at_ready(false);
 }
 
 void RxPipeline::parser_stage() {
@@ -304,7 +307,7 @@ void RxPipeline::parser_stage() {
         const ParserTiming pt = parser_timing(walk_, pkt->data.size(), timing_);
         pkt->ready_ps = now_ps() + cycles_ps(pt.result);
         if (parser_swap_) parser_swap_->frame_taken(*pkt, walk_, pt);
-        sc_core::wait(sc_core::sc_time(double(cycles_ps(pt.busy)), sc_core::SC_PS));
+        sc_core::wait(ps_time(cycles_ps(pt.busy)));
         if (tr_parser_.on() && parsed_.num_free() == 0) tr_parser_.stall.set(1);
         parsed_.write(pkt);
         tr_parser_.done();
@@ -330,7 +333,7 @@ void RxPipeline::cam_stage() {
             if (lookup >= 0) tr_entry_.set_at(now, uint32_t(lookup));
         }
         pkt->ready_ps = now_ps() + cycles_ps(timing_.cam_latency_cycles);
-        sc_core::wait(sc_core::sc_time(double(cycles_ps(1)), sc_core::SC_PS));  // one lookup a cycle
+        sc_core::wait(ps_time(cycles_ps(1)));  // one lookup a cycle
         if (tr_cam_.on() && looked_up_.num_free() == 0) tr_cam_.stall.set(1);
         looked_up_.write(pkt);
         tr_cam_.done();
@@ -338,46 +341,48 @@ void RxPipeline::cam_stage() {
     }
 }
 
+// An SC_METHOD, one step at a time (CryptoStep): take a frame, wait for its lookup result, for a free lane
+// (all lanes busy: the stage stalls, back-pressure builds up behind it), then for room in the reorder buffer.
 void RxPipeline::crypto_stage() {
     for (;;) {
-        RxPacket* pkt = looked_up_.read();
-        tr_crypto_.take(pkt->frame);
-        wait_until_ps(pkt->ready_ps);
-        if (cam_answers_ && pkt->cam_lookup != -2) confirm_lookup(*pkt);
-        uint64_t ready = now_ps() + cycles_ps(1);
-        if (pkt->cam_index >= 0 && !(pkt->cpl.ipsec_flags & kCplCryptoDone)) {
-            const CamEntry& e = cam_.entry(uint32_t(pkt->cam_index));
-            auto lane = std::min_element(lane_free_ps_.begin(), lane_free_ps_.end());
-            const uint64_t start = std::max(now_ps(), *lane);
-            const uint64_t busy = crypto_lane_busy_ps(timing_, e, pkt->parse.l3_length);
-            *lane = start + busy;
-            crypto_busy_ps_ += busy;
-            if (tr_crypto_.on()) {  // the lane holds the frame from start to start + busy
-                const size_t i = size_t(lane - lane_free_ps_.begin());
-                tr_lane_busy_[i].set_at(start, 1);
-                tr_lane_frame_[i].set_at(start, pkt->frame);
-                tr_lane_busy_[i].set_at(start + busy, 0);
-                tr_lane_frame_[i].set_at(start + busy, 0);
-                if (start > now_ps()) tr_crypto_.stall.set(1);
+        switch (crypto_step_) {
+        case CryptoStep::Take:
+            if (!looked_up_.nb_read(crypto_pkt_)) {
+                sc_core::next_trigger(looked_up_.data_written_event());
+                return;
             }
-            wait_until_ps(start);  // all lanes busy: the stage stalls, back-pressure builds up behind it
+            tr_crypto_.take(crypto_pkt_->frame);
+            crypto_step_ = CryptoStep::LookedUp;
+            break;
+        case CryptoStep::LookedUp:
+            if (trigger_at(crypto_pkt_->ready_ps)) return;
+            if (cam_answers_ && crypto_pkt_->cam_lookup != -2) confirm_lookup(*crypto_pkt_);
+            start_crypto(*crypto_pkt_);
+            break;
+        case CryptoStep::Lane:
+            if (trigger_at(crypto_start_ps_)) return;
             if (tr_crypto_.on()) tr_crypto_.stall.set(0);
-            process_ipsec(*pkt, cam_, crypto_, stats_);
-            ready = start + busy + crypto_result_latency_ps(timing_, e, pkt->cpl.ipsec_flags & kCplNextCryptoDone);
+            process_ipsec(*crypto_pkt_, cam_, crypto_, stats_);
+            crypto_ready_ps_ = crypto_start_ps_ + crypto_lane_busy_ps_ +
+                               crypto_result_latency_ps(timing_, cam_.entry(uint32_t(crypto_pkt_->cam_index)),
+                                                        crypto_pkt_->cpl.ipsec_flags & kCplNextCryptoDone);
+            finish_crypto(*crypto_pkt_);
+            break;
+        case CryptoStep::Reorder:
+            // A frame in a lane waits in the reorder buffer, not in the FIFO to writeback: that FIFO holds
+            // only finished frames, so its depth does not limit how many lanes work at once.
+            if (reorder_.size() >= size_t(timing_.crypto_lanes) * 2) {
+                sc_core::next_trigger(retired_);
+                return;
+            }
+            reorder_.push_back(crypto_pkt_);
+            if (reorder_.size() == 1) reorder_added_.notify(sc_core::SC_ZERO_TIME);  // retire waits for it
+            tr_reorder_.set(reorder_.size());
+            tr_crypto_.done();
+            crypto_pkt_ = nullptr;
+            crypto_step_ = CryptoStep::Take;
+            break;
         }
-        if (pkt->cam_index >= 0) cam_.release(uint32_t(pkt->cam_index));
-        // Completions leave in arrival order, as the lanes' results are reordered before writeback.
-        ready = std::max(ready, last_crypto_ready_ps_);
-        last_crypto_ready_ps_ = ready;
-        pkt->ready_ps = ready;
-        // A frame in a lane waits in the reorder buffer, not in the FIFO to writeback: that FIFO holds only
-        // finished frames, so its depth does not limit how many lanes work at once.
-        if (tr_crypto_.on() && reorder_.size() >= size_t(timing_.crypto_lanes) * 2) tr_crypto_.stall.set(1);
-        while (reorder_.size() >= size_t(timing_.crypto_lanes) * 2) sc_core::wait(retired_);
-        reorder_.push_back(pkt);
-        reorder_added_.notify(sc_core::SC_ZERO_TIME);
-        tr_reorder_.set(reorder_.size());
-        tr_crypto_.done();
     }
 }
 
@@ -398,17 +403,68 @@ void RxPipeline::confirm_lookup(RxPacket& pkt) {
     if (pkt.cam_index >= 0) cam_.hold(uint32_t(pkt.cam_index));
 }
 
+// The frame's lookup result is in: it takes the earliest free lane, or goes on at once when the crypto
+// engine has no work for it.
+void RxPipeline::start_crypto(RxPacket& pkt) {
+    crypto_ready_ps_ = now_ps() + cycles_ps(1);
+    if (pkt.cam_index < 0 || (pkt.cpl.ipsec_flags & kCplCryptoDone)) return finish_crypto(pkt);
+    const CamEntry& e = cam_.entry(uint32_t(pkt.cam_index));
+    auto lane = std::min_element(lane_free_ps_.begin(), lane_free_ps_.end());
+    const uint64_t start = std::max(now_ps(), *lane);
+    const uint64_t busy = crypto_lane_busy_ps(timing_, e, pkt.parse.l3_length);
+    *lane = start + busy;
+    crypto_busy_ps_ += busy;
+    if (tr_crypto_.on()) {  // the lane holds the frame from start to start + busy
+        const size_t i = size_t(lane - lane_free_ps_.begin());
+        tr_lane_busy_[i].set_at(start, 1);
+        tr_lane_frame_[i].set_at(start, pkt.frame);
+        tr_lane_busy_[i].set_at(start + busy, 0);
+        tr_lane_frame_[i].set_at(start + busy, 0);
+        if (start > now_ps()) tr_crypto_.stall.set(1);
+    }
+    crypto_start_ps_ = start;
+    crypto_lane_busy_ps_ = busy;
+    crypto_step_ = CryptoStep::Lane;
+}
+
+// Completions leave in arrival order, as the lanes' results are reordered before writeback.
+void RxPipeline::finish_crypto(RxPacket& pkt) {
+    if (pkt.cam_index >= 0) cam_.release(uint32_t(pkt.cam_index));
+    const uint64_t ready = std::max(crypto_ready_ps_, last_crypto_ready_ps_);
+    last_crypto_ready_ps_ = ready;
+    pkt.ready_ps = ready;
+    if (tr_crypto_.on() && reorder_.size() >= size_t(timing_.crypto_lanes) * 2) tr_crypto_.stall.set(1);
+    crypto_step_ = CryptoStep::Reorder;
+}
+
+// For an SC_METHOD: true (and the method triggered then) while simulated time `ps` is still ahead.
+bool RxPipeline::trigger_at(uint64_t ps) {
+    const uint64_t now = now_ps();
+    if (ps <= now) return false;
+    sc_core::next_trigger(ps_time(ps - now));
+    return true;
+}
+
+// An SC_METHOD: hands the finished frames at the head of the reorder buffer on to writeback, each when its
+// result is ready and the FIFO to writeback has room, then sleeps until one of those can change.
 void RxPipeline::crypto_retire() {
-    for (;;) {
-        while (reorder_.empty()) sc_core::wait(reorder_added_);
+    while (!reorder_.empty()) {
         RxPacket* pkt = reorder_.front();
-        wait_until_ps(pkt->ready_ps);
-        out->write(pkt);
+        const uint64_t now = now_ps();
+        if (pkt->ready_ps > now) {
+            sc_core::next_trigger(ps_time(pkt->ready_ps - now));
+            return;
+        }
+        if (!out->nb_write(pkt)) {
+            sc_core::next_trigger(out->data_read_event());
+            return;
+        }
         reorder_.pop_front();
-        retired_.notify(sc_core::SC_ZERO_TIME);
+        if (crypto_step_ == CryptoStep::Reorder) retired_.notify(sc_core::SC_ZERO_TIME);  // the stage waits for room
         tr_reorder_.set(reorder_.size());
         tr_out_.add(1);
     }
+    sc_core::next_trigger(reorder_added_);
 }
 
 }  // namespace ov2

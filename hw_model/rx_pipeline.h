@@ -1,6 +1,7 @@
 // The device's receive pipeline between the MAC and descriptor writeback: the parser, SA CAM lookup and
-// crypto engine stages. Each stage is an SC_THREAD between two sc_fifo (finite: back-pressure), with an
-// issue interval it waits and a latency it carries on the packet (RxPacket::ready_ps).
+// crypto engine stages, between finite FrameFifos (back-pressure), each with an issue interval it waits and
+// a latency it carries on the packet (RxPacket::ready_ps). The parser and the CAM are SC_THREADs; the crypto
+// stage and the reorder buffer behind its lanes are SC_METHODs (no stack switch a frame).
 // The per-packet decisions (the NDIS receive rules) are plain functions, shared with any other timing mode.
 #pragma once
 
@@ -87,7 +88,12 @@ public:
 private:
     void parser_stage();
     void cam_stage();
+    // The crypto stage's steps for one frame; each may have to wait for its time or its resource.
+    enum class CryptoStep { Take, LookedUp, Lane, Reorder };
     void crypto_stage();
+    void start_crypto(RxPacket& pkt);
+    void finish_crypto(RxPacket& pkt);
+    bool trigger_at(uint64_t ps);
     void crypto_retire();
     void confirm_lookup(RxPacket& pkt);
     uint64_t cycles_ps(uint64_t cycles) const { return timing_.cycles_ps(cycles); }
@@ -96,10 +102,13 @@ private:
     SaCamTable& cam_;
     CryptoEngine& crypto_;
     CamAnswerSource* cam_answers_ = nullptr;
-    sc_core::sc_fifo<RxPacket*> parsed_;
-    sc_core::sc_fifo<RxPacket*> looked_up_;
+    FrameFifo parsed_;
+    FrameFifo looked_up_;
     std::vector<uint64_t> lane_free_ps_;
     uint64_t last_crypto_ready_ps_ = 0;
+    CryptoStep crypto_step_ = CryptoStep::Take;
+    RxPacket* crypto_pkt_ = nullptr;  // the frame the crypto stage holds
+    uint64_t crypto_start_ps_ = 0, crypto_lane_busy_ps_ = 0, crypto_ready_ps_ = 0;
     std::deque<RxPacket*> reorder_;  // frames in the lanes, in arrival order
     sc_core::sc_event reorder_added_, retired_;
     uint64_t crypto_busy_ps_ = 0;

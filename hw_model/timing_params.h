@@ -53,7 +53,13 @@ struct TimingParams {
 
     // ps: the core clock period, rounded to a whole picosecond (322 MHz -> 3106 ps) so that every clock edge
     // lies on the simulator's 1 ps grid: edge k is at k * clock_ps().
-    uint64_t clock_ps() const { return uint64_t(std::llround(1e6 / core_clock_mhz)); }
+    uint64_t clock_ps() const {  // cached: the cycle mode asks for it about 16 times a frame
+        if (!(core_clock_mhz == clock_cache_mhz_)) {
+            clock_cache_mhz_ = core_clock_mhz;
+            clock_cache_ps_ = uint64_t(std::llround(1e6 / core_clock_mhz));
+        }
+        return clock_cache_ps_;
+    }
     uint64_t cycles_ps(uint64_t cycles) const { return cycles * clock_ps(); }
     // The first core clock edge at or after `ps`.
     uint64_t edge_at_or_after(uint64_t ps) const { return (ps + clock_ps() - 1) / clock_ps() * clock_ps(); }
@@ -87,6 +93,10 @@ struct TimingParams {
     // Throws std::invalid_argument for impossible values (zero clock, ...) and for values outside the
     // parameter's range (ranges(): docs/timing.md), naming the parameter, the value and the range.
     void validate() const;
+
+    // clock_ps()'s cache, valid while core_clock_mhz equals clock_cache_mhz_ (NaN: never computed).
+    mutable double clock_cache_mhz_ = std::nan("");
+    mutable uint64_t clock_cache_ps_ = 0;
 
     struct Range {
         std::string name;

@@ -258,6 +258,34 @@ TEST(HostBus, PostedWritesBecomeVisibleInIssueOrder) {
     EXPECT_EQ(b.bus->stats().posted_high_water, 3u);
 }
 
+// The cycle mode's lazy commit: a posted write lands when a reader asks (never before its time), and the
+// last one in flight lands at its own time whether anyone asks or not.
+TEST(HostBus, LazyCommitLandsWritesWhenAReaderAsksOrWhenTheLastIsVisible) {
+    Bench b(round_timing());
+    b.bus->set_lazy_commit(true);
+    const std::vector<uint8_t> first = pattern(64, 1), second = pattern(64, 100), third = pattern(64, 50);
+    uint64_t last_landed_at = 0;
+    b.run([&](Master& m) {
+        sc_time delay = sc_core::SC_ZERO_TIME;
+        EXPECT_EQ(m.dma_write(0x3000, first, delay), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(m.dma_write(0x3000, second, delay), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(m.dma_write(0x4000, third, delay), tlm::TLM_OK_RESPONSE);
+        // visible at 258, 266 and 274 ns
+        sc_core::wait(sc_time(257, SC_NS));
+        b.bus->commit_visible_now();
+        EXPECT_EQ(b.mem.at(0x3000)[0], 0) << "a write landed before its time";
+        sc_core::wait(sc_time(10, SC_NS));  // 267 ns: the first two are visible, nobody asked yet
+        EXPECT_EQ(b.mem.at(0x3000)[0], 0) << "lazy: nothing lands before a reader asks or the last is visible";
+        b.bus->commit_visible_now();
+        EXPECT_TRUE(memory_equals(b.mem, 0x3000, second)) << "both writes to 0x3000 land, in order";
+        EXPECT_EQ(b.mem.at(0x4000)[0], 0) << "the third write is due at 274 ns";
+        while (!memory_equals(b.mem, 0x4000, third)) sc_core::wait(sc_time(1, SC_PS));
+        last_landed_at = now_ps();
+    });
+    EXPECT_EQ(last_landed_at, 274000u) << "the last write in flight lands at its own time";
+    EXPECT_EQ(b.bus->stats().posted_high_water, 3u);
+}
+
 TEST(HostBus, WriteLargerThanTheMaximumPayloadIsABurstError) {
     Bench b(round_timing());
     b.run([&](Master& m) {
