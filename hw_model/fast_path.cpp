@@ -34,7 +34,7 @@ FastPath::FastPath(sc_core::sc_module_name name, const FastBlocks& b)
     : sc_module(name), t_(b.timing), mac_config_(b.mac), source_(b.source), cam_(b.cam), crypto_(b.crypto),
       memory_(b.memory), driver_(b.driver), wb_(b.wb), contexts_(b.contexts), pacer_(b.timing, b.mac),
       fifo_frames_(MacRx::fifo_frames(b.timing, b.mac)), depth_(b.timing.stage_fifo_depth),
-      reorder_depth_(uint64_t(b.timing.crypto_lanes) * 2), lane_free_ps_(b.timing.crypto_lanes, 0),
+      reorder_depth_(uint64_t(b.timing.crypto_lanes) * 2), parser_timing_(b.timing), lane_free_ps_(b.timing.crypto_lanes, 0),
       desc_cache_(b.timing.desc_cache_entries), cycle_ps_(b.timing.cycles_ps(1)),
       cam_latency_ps_(b.timing.cycles_ps(b.timing.cam_latency_cycles)) {
     tlm_utils::tlm_quantumkeeper::set_global_quantum(sc_core::sc_time(double(kFastQuantumPs), sc_core::SC_PS));
@@ -50,7 +50,6 @@ FastPath::FastPath(sc_core::sc_module_name name, const FastBlocks& b)
     ctx_mask_ = contexts - 1;
     in_retire_ps_.resize(contexts);
     scratch_.data.reserve(2048);
-    parser_memo_.resize(64);
     SC_HAS_PROCESS(FastPath);
     SC_THREAD(run);
     SC_THREAD(oid_thread);
@@ -269,7 +268,7 @@ void FastPath::pipeline(RxPacket& pkt) {
     pkt.parse = parse_frame(pkt.data.data(), pkt.data.size(), &walk_);
     ++stats_.rx.parser_frames;
     if (pkt.parse.kind == L4Kind::Malformed) ++stats_.rx.parser_malformed;
-    const ParserTiming& pt = parser_timing_of(bytes);
+    const ParserTiming& pt = parser_timing_.of(walk_, bytes);
     const StageTimes* d = behind(s, depth_);
     parser_free_ = std::max(p0 + t_.cycles_ps(pt.busy), d ? d->cam_take : 0);
 
@@ -290,19 +289,6 @@ void FastPath::pipeline(RxPacket& pkt) {
     h.retire_done = std::max({crypto_free_, retire_prev_, ready, d ? d->wb_take : 0});
     retire_prev_ = h.retire_done;
     feed(s, h.retire_done);
-}
-
-const ParserTiming& FastPath::parser_timing_of(size_t bytes) {
-    size_t h = bytes * 31 + walk_.length_bad;
-    for (uint32_t off : walk_.offsets) h = h * 131 + off;
-    ParserMemo& m = parser_memo_[h & (parser_memo_.size() - 1)];
-    if (m.bytes != bytes || m.walk.length_bad != walk_.length_bad || m.walk.offsets != walk_.offsets) {
-        m.timing = parser_timing(walk_, bytes, t_);
-        m.bytes = bytes;
-        m.walk.length_bad = walk_.length_bad;
-        m.walk.offsets.assign(walk_.offsets.begin(), walk_.offsets.end());
-    }
-    return m.timing;
 }
 
 // The crypto stage from `at_ps` (frame taken, lookup result ready): the earliest free lane, then the

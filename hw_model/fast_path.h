@@ -144,15 +144,7 @@ private:
     FastStats stats_;
     WireFrame wire_;
     HeaderWalk walk_;  // the parser's log of the frame being parsed (parser_timing)
-    // parser_timing runs the parser's cycle contract cycle by cycle; its result depends on the frame length
-    // and the walk only, so recent ones are kept (direct-mapped by a hash of the two).
-    struct ParserMemo {
-        size_t bytes = SIZE_MAX;
-        HeaderWalk walk;
-        ParserTiming timing;
-    };
-    std::vector<ParserMemo> parser_memo_;
-    const ParserTiming& parser_timing_of(size_t bytes);
+    ParserTimingMemo parser_timing_;
     RxPacket scratch_;
     uint32_t frames_ = 0;
     uint64_t event_ps_ = 0;  // time of the event being computed

@@ -80,4 +80,17 @@ ParserTiming parser_timing(const HeaderWalk& walk, size_t bytes, const TimingPar
     return r;
 }
 
+const ParserTiming& ParserTimingMemo::of(const HeaderWalk& walk, size_t bytes) {
+    size_t h = bytes * 31 + walk.length_bad;
+    for (uint32_t off : walk.offsets) h = h * 131 + off;
+    Slot& m = slots_[h & (slots_.size() - 1)];
+    if (m.bytes != bytes || m.walk.length_bad != walk.length_bad || m.walk.offsets != walk.offsets) {
+        m.timing = parser_timing(walk, bytes, t_);
+        m.bytes = bytes;
+        m.walk.length_bad = walk.length_bad;
+        m.walk.offsets.assign(walk.offsets.begin(), walk.offsets.end());
+    }
+    return m.timing;
+}
+
 }  // namespace ov2

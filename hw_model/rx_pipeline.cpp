@@ -264,7 +264,7 @@ RxPipeline::RxPipeline(sc_core::sc_module_name name, const TimingParams& timing,
                        CryptoEngine& crypto, bool threads)
     : sc_module(name), in("in"), out("out"), timing_(timing), cam_(cam), crypto_(crypto),
       parsed_("parsed", int(timing.stage_fifo_depth)), looked_up_("looked_up", int(timing.stage_fifo_depth)),
-      lane_free_ps_(timing.crypto_lanes, 0) {
+      lane_free_ps_(timing.crypto_lanes, 0), parser_timing_(timing) {
     SC_HAS_PROCESS(RxPipeline);
     if (!threads) return;
     SC_THREAD(parser_stage);
@@ -304,7 +304,7 @@ void RxPipeline::parser_stage() {
         if (pkt->parse.kind == L4Kind::Malformed) ++stats_.parser_malformed;
         // The parser's cycle contract (docs/timing.md), the RTL's too: busy until the next frame's first
         // beat can be taken, the key valid `result` cycles after this frame's first beat.
-        const ParserTiming pt = parser_timing(walk_, pkt->data.size(), timing_);
+        const ParserTiming pt = parser_timing_.of(walk_, pkt->data.size());
         pkt->ready_ps = now_ps() + cycles_ps(pt.result);
         if (parser_swap_) parser_swap_->frame_taken(*pkt, walk_, pt);
         sc_core::wait(ps_time(cycles_ps(pt.busy)));

@@ -114,6 +114,7 @@ private:
     uint64_t crypto_busy_ps_ = 0;
     RxPathStats stats_;
     HeaderWalk walk_;  // the parser's, reused frame after frame
+    ParserTimingMemo parser_timing_;
     ParserSwap* parser_swap_ = nullptr;
     StageTrace tr_parser_, tr_cam_, tr_crypto_;
     QueueTrace tr_out_;
