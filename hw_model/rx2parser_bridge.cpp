@@ -27,18 +27,6 @@ void copy_parser_inputs(const Vrx_parser& from, Vrx_parser& to) {
     to.r_ready = from.r_ready;
 }
 
-// Two evaluations an edge instead of rtl::Dut::settle + edge's three (the RTL's combinational logic is
-// most of the bridge's cost): the new inputs settle with clk low (a falling edge, which no register of
-// rx_parser.sv uses), then the rising edge; clk stays high until the next edge's inputs settle.
-void settle_low(Vrx_parser& m) {
-    m.clk = 0;
-    m.eval();
-}
-void rise(Vrx_parser& m) {
-    m.clk = 1;
-    m.eval();
-}
-
 uint64_t keep_mask(size_t bytes) { return bytes >= 64 ? ~0ULL : (1ULL << bytes) - 1; }
 
 // Where the SPI's first (most significant) byte is in the frame, for the planted fault (0: no IPsec header).
@@ -136,7 +124,7 @@ void Rx2ParserBridge::clock_edge() {
     check_before_edge(edge, offered);
     if (shadow_) check_shadow(edge);
     contract_.edge(offered, true);
-    rise(m);
+    rtl::rise(m);
     ++stats_.edges;
     if (offered && !taken) ++stats_.delayed_inputs;
     if (taken && ++beats_taken_ * rtl_width() >= std::max<size_t>(streams_.front().bytes.size(), 1)) {
@@ -168,7 +156,7 @@ bool Rx2ParserBridge::drive_inputs(uint64_t edge) {
         m.s_keep = keep_mask(n);
         m.s_last = from + rtl_width() >= f.size();
     }
-    settle_low(m);
+    rtl::settle_low(m);
     return offer;
 }
 
@@ -196,13 +184,13 @@ void Rx2ParserBridge::check_shadow(uint64_t edge) {
     Vrx_parser& s = shadow_->model();
     copy_parser_inputs(m, s);
     if (shadow_fault_ && beats_taken_ == 0) s.s_data[5] ^= 1u << 24;  // byte 23: the IPv4 protocol
-    settle_low(s);
+    rtl::settle_low(s);
     if (m.s_ready != s.s_ready) mismatch(edge, "shadow s_ready", m.s_ready, s.s_ready);
     if (m.r_valid != s.r_valid) mismatch(edge, "shadow r_valid", m.r_valid, s.r_valid);
     if (m.r_valid && parser_record_of_pins(m) != parser_record_of_pins(s))
         mismatch(edge, "shadow r_*", rtl::Mismatch::show(record_words(parser_record_of_pins(m))),
                  rtl::Mismatch::show(record_words(parser_record_of_pins(s))));
-    rise(s);
+    rtl::rise(s);
 }
 
 // A record is on r_* in `cycle` (taken on that edge, r_ready being 1): the oldest frame in flight's.

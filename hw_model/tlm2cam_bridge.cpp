@@ -186,10 +186,10 @@ void Tlm2CamBridge::clock_edge() {
         const Vsa_cam& m = dut_->model();
         copy_cam_inputs(m, s);
         if (shadow_fault_) s.lk_spi ^= 1;
-        shadow_->settle();
-        shadow_->edge();
+        rtl::settle_low(s);
+        rtl::rise(s);
     }
-    dut_->edge();
+    rtl::rise(dut_->model());
     ++stats_.edges;
     check_outputs(edge);
     if (shadow_) check_shadow(edge);
@@ -241,7 +241,7 @@ void Tlm2CamBridge::drive_inputs(uint64_t edge) {
     m.rel_index = rel_q_.empty() ? 0 : rel_q_.front();
     if (!hold_q_.empty()) hold_q_.pop_front();
     if (!rel_q_.empty()) rel_q_.pop_front();
-    dut_->settle();
+    rtl::settle_low(m);
     rtl::Mismatch mm;
     lk_check_->check(edge, m.lk_valid, m.lk_ready, {k.spi, k.version}, mm);
     if (mm.found) mismatch(edge, mm.signal, 0, 1);
