@@ -24,12 +24,6 @@ class Vdesc_wb;
 
 namespace ov2 {
 
-namespace rtl {
-template <typename Model>
-class Dut;
-class HandshakeChecker;
-}  // namespace rtl
-
 // The encoder's input pins from a Completion (also the lockstep bench's driver).
 template <typename Model>
 void set_completion_pins(Model& m, const Completion& c) {

@@ -20,6 +20,13 @@ struct EdgeClock {
     uint64_t settle_ps(uint64_t edge) const { return uint64_t(std::floor(double(edge) * period_ps)) + 1; }
 };
 
+// The harness classes a bridge holds by pointer (rtl/harness/rtl_dut.h, included by the bridges' .cpp only).
+namespace rtl {
+template <typename Model>
+class Dut;
+class HandshakeChecker;
+}  // namespace rtl
+
 // What a bridge found: counted disagreements between the RTL and the SystemC model, the first one in words.
 struct RtlBridgeStats {
     uint64_t edges = 0;          // edges the Verilated model was clocked on

@@ -40,12 +40,6 @@ class Vrx_parser;
 
 namespace ov2 {
 
-namespace rtl {
-template <typename Model>
-class Dut;
-class HandshakeChecker;
-}  // namespace rtl
-
 class Rx2ParserBridge : public sc_core::sc_module, public ParserSwap {
 public:
     // Throws InputError when datapath_bytes or parser_latency_cycles differ from the Verilated RTL's W and

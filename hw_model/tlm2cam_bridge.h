@@ -37,12 +37,6 @@ class Vsa_cam;
 
 namespace ov2 {
 
-namespace rtl {
-template <typename Model>
-class Dut;
-class HandshakeChecker;
-}  // namespace rtl
-
 class Tlm2CamBridge : public sc_core::sc_module, public CamObserver, public CamAnswerSource {
 public:
     tlm_utils::simple_target_socket<Tlm2CamBridge> regs;       // from the bus
