@@ -108,7 +108,7 @@ void write_plots(const std::filesystem::path& dir, const SweepOptions& s) {
 
 int run_bench(const BenchOptions& b) {
     std::cout << "ov2sim bench: AES-GCM-128 ESP, transport, IPv4, one SA; each case in its own process\n"
-              << "  fast = --mode fast (one thread, timing computed), cycle = --mode cycle (SystemC threads)\n"
+              << "  fast = --mode fast (one thread, timing computed), cycle = --mode cycle (SystemC processes per block)\n"
               << "  Botan and the model decrypt the same pre-built frames; the model's figures include its\n"
               << "  construction and the whole receive path to the transport (docs/timing.md, \"Speed\")\n"
               << fmt::format("  {:<16}{:>9}{:>13}{:>13}{:>22}{:>13}{:>13}{:>9}\n", "case", "frames", "Botan fr/s",

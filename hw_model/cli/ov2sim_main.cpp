@@ -164,7 +164,7 @@ int sc_main(int argc, char** argv) {
     run->add_option("--set", opt.settings, "NAME=VALUE override, e.g. core_clock_mhz=250 or caps.ipv4_options=false");
     run->add_option("--oids", opt.oids, "JSON script of ADD_SA/DELETE_SA/UPDATE_SA OIDs issued before given frames");
     run->add_option("--pacing", opt.pacing, "line (back to back at line rate, default) or capture (pcap timestamps)");
-    run->add_option("--mode", opt.mode, "cycle (SystemC threads per block, default) or fast (one thread, same timing arithmetic)");
+    run->add_option("--mode", opt.mode, "cycle (SystemC processes per block, default) or fast (one thread, same timing arithmetic)");
     run->add_option("--vcd", opt.vcd, "write a VCD of the pipeline to FILE (traces/FILE when FILE has no directory) and FILE.gtkw for GTKWave");
     run->add_option("--rtl", opt.rtl, "co-simulate RTL blocks: a comma list of cam, parser, wb (docs/rtl.md)");
     run->add_flag("--rtl-xcheck", opt.rtl_xcheck, "with --rtl: a second instance of each RTL block with other X values must agree");
