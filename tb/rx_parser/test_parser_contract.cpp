@@ -109,5 +109,50 @@ TEST(ParserContract, ExtensionHeaderChainsTakeAStepEach) {
     EXPECT_EQ(timing_of(f).busy, 8u) << f.size() << " B: 3 beats, 8 steps";
 }
 
+// Both timing modes ask the memo, not parser_timing: over frames of many lengths and walks (far more than
+// its 64 slots, so slots are reused and keys collide), in an order that comes back to earlier frames, it
+// must give parser_timing's answer every time, and that for another latency setting too.
+TEST(ParserContract, TheMemoAnswersAsParserTimingDoes) {
+    std::vector<Bytes> frames;
+    for (size_t bytes = 60; bytes <= 1600; bytes += 7)
+        frames.push_back(sized([](size_t body) { return ethernet(kEthIpv4, ipv4(kProtoEsp, esp(1, 1, body))); },
+                               bytes));
+    for (int n = 0; n < 7; ++n)
+        for (size_t body : {0, 40, 300}) {
+            Bytes chain = esp(1, 1, body);
+            for (int i = 0; i < n; ++i) chain = ipv6_options_header(i == 0 ? kProtoEsp : kNextDestOptions) + chain;
+            frames.push_back(ethernet(kEthIpv6, ipv6(n ? kNextHopByHop : kProtoEsp, chain)));
+        }
+    // Equal lengths, different walks: the memo must tell them apart by the walk.
+    for (size_t bytes : {200, 600})
+        for (int n = 0; n < 7; ++n)
+            for (size_t first : {8, 16, 24, 32, 40})
+                frames.push_back(sized(
+                    [&](size_t body) {
+                        Bytes chain = esp(1, 1, body);
+                        for (int i = 0; i < n; ++i)
+                            chain = ipv6_options_header(i == 0 ? kProtoEsp : kNextDestOptions, i ? 8 : first) + chain;
+                        return ethernet(kEthIpv6, ipv6(n ? kNextHopByHop : kProtoEsp, chain));
+                    },
+                    bytes));
+    Ipv4Shape too_long;
+    too_long.total_length = 400;
+    frames.push_back(ethernet(kEthIpv4, ipv4(kProtoEsp, esp(1, 1), too_long)));
+    TimingParams slow;
+    slow.parser_latency_cycles = 9;
+    for (const TimingParams& t : {TimingParams{}, slow}) {
+        ParserTimingMemo memo(t);
+        for (int pass = 0; pass < 2; ++pass)
+            for (size_t i = 0; i < frames.size(); ++i) {
+                const Bytes& f = frames[pass ? frames.size() - 1 - i : i];
+                const HeaderWalk w = walk_of(f);
+                const ParserTiming want = parser_timing(w, f.size(), t);
+                const ParserTiming& got = memo.of(w, f.size());
+                ASSERT_EQ(got.busy, want.busy) << f.size() << " B, pass " << pass;
+                ASSERT_EQ(got.result, want.result) << f.size() << " B, pass " << pass;
+            }
+    }
+}
+
 }  // namespace
 }  // namespace ov2
