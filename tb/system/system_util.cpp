@@ -66,6 +66,23 @@ std::string shell_quote(const std::string& s) {
     }
     return out + "'";
 }
+
+// The notice AddressSanitizer prints once per process when an exception is thrown after SystemC switched
+// coroutine stacks behind its back (QuickThreads is not annotated for ASan: google/sanitizers#189). The
+// cycle mode's crypto stage is an SC_METHOD, and Botan reports a failed GCM tag by throwing, so every
+// ASan run with an authentication failure prints it. It is not a finding (a real one aborts the run:
+// scripts/sanitize.sh sets abort_on_error); the tests that want an empty stderr drop these three lines.
+std::string without_asan_stack_switch_notice(std::string err) {
+    const size_t warning = err.find("WARNING: ASan is ignoring requested __asan_handle_no_return");
+    const size_t link = err.find("google/sanitizers/issues/189", warning);
+    if (warning == std::string::npos || link == std::string::npos) return err;
+    const size_t line_start = err.rfind('\n', warning);  // the line begins with "==PID=="
+    const size_t begin = line_start == std::string::npos ? 0 : line_start + 1;
+    const size_t end = err.find('\n', link);
+    err.erase(begin, end == std::string::npos ? std::string::npos : end + 1 - begin);
+    return err;
+}
+
 }  // namespace
 
 RunResult run_ov2sim(const std::vector<std::string>& args, const std::string& work) {
@@ -77,7 +94,7 @@ RunResult run_ov2sim(const std::vector<std::string>& args, const std::string& wo
     RunResult r;
     r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
     r.out = read_file(out_file);
-    r.err = read_file(err_file);
+    r.err = without_asan_stack_switch_notice(read_file(err_file));
     return r;
 }
 
