@@ -283,11 +283,18 @@ void Tlm2CamBridge::check_outputs(uint64_t edge) {
     if (mm.found) mismatch(edge, mm.signal, 0, 1);
     if (!due || !m.res_valid) return;
     const Lookup& want = in_flight_.front();
-    if (!want.inner) stage_answers_.push_back(m.res_hit ? std::optional<uint32_t>(m.res_index) : std::nullopt);
+    if (!want.inner) keep_stage_answer(m.res_hit ? std::optional<uint32_t>(m.res_index) : std::nullopt);
     if (want.hit != bool(m.res_hit)) mismatch(edge, "res_hit", want.hit, m.res_hit);
     else if (want.index != m.res_index) mismatch(edge, "res_index", want.index, m.res_index);
     else if (want.wildcard != bool(m.res_wildcard)) mismatch(edge, "res_wildcard", want.wildcard, m.res_wildcard);
     in_flight_.pop_front();
+}
+
+// The stage's answer, for the crypto stage to take on its result edge (take_answer).
+void Tlm2CamBridge::keep_stage_answer(std::optional<uint32_t> answer) {
+    if (answer_fault_ == AnswerFault::Lost) return;
+    if (answer_fault_ == AnswerFault::BeyondTable && answer) *answer += table_.entries();
+    stage_answers_.push_back(answer);
 }
 
 void Tlm2CamBridge::finish() {

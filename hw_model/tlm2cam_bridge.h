@@ -59,6 +59,10 @@ public:
     // For the test that shows the X check compares: the shadow instance gets the SPI with its lowest bit
     // flipped.
     void plant_shadow_fault() { shadow_fault_ = true; }
+    // For the tests of the answers' own checks: each frame's answer is dropped before the pipeline takes it
+    // (Lost), or a hit's index is moved beyond the table (BeyondTable).
+    enum class AnswerFault { None, Lost, BeyondTable };
+    void plant_answer_fault(AnswerFault fault) { answer_fault_ = fault; }
 
     static uint32_t rtl_latency();
     static uint32_t rtl_bundles();
@@ -97,6 +101,7 @@ private:
     void clock_edge();
     void drive_inputs(uint64_t edge);
     void check_outputs(uint64_t edge);
+    void keep_stage_answer(std::optional<uint32_t> answer);
     void check_shadow(uint64_t edge);
     void trace_pins(uint64_t edge) const;
     void wake_method();
@@ -118,6 +123,7 @@ private:
     std::optional<RegOp> read_driven_;  // the read on the edge just clocked
     std::optional<uint32_t> read_answer_;
     bool key_fault_ = false, shadow_fault_ = false;
+    AnswerFault answer_fault_ = AnswerFault::None;
     RtlBridgeStats stats_;
     sc_core::sc_event wake_;
     bool tracing_ = false;

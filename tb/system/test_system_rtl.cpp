@@ -142,7 +142,8 @@ struct Blocks {
 };
 
 BridgeRun run_bridged(Blocks blocks, bool plant_fault, bool x_check = false,
-                      const std::function<void(ov2::Rx2ParserBridge&)>& plant_parser = {}) {
+                      const std::function<void(ov2::Rx2ParserBridge&)>& plant_parser = {},
+                      ov2::Tlm2CamBridge::AnswerFault answer_fault = ov2::Tlm2CamBridge::AnswerFault::None) {
     ov2::TrafficGenerator gen(small_traffic());
     ov2::SimConfig config;
     config.rtl.cam = blocks.cam;
@@ -155,6 +156,7 @@ BridgeRun run_bridged(Blocks blocks, bool plant_fault, bool x_check = false,
     else if (plant_fault && blocks.cam) sys.cam_rtl()->plant_key_fault();
     if (plant_fault && blocks.wb) sys.wb_rtl()->plant_record_fault();
     if (plant_parser) plant_parser(*sys.parser_rtl());
+    if (blocks.cam) sys.cam_rtl()->plant_answer_fault(answer_fault);
     sys.run();
     BridgeRun r;
     if (blocks.cam) r.cam = sys.cam_rtl()->stats();
@@ -195,6 +197,30 @@ TEST(RtlBridge, CamDisagreementIsCountedAndTheRtlsAnswerDecides) {
     EXPECT_EQ(r.crypto_done, 300u);
     EXPECT_EQ(r.success, 0u);
     EXPECT_EQ(r.no_sa, 0u);
+}
+
+// An answer the RTL did not give by its result edge is a disagreement; the frame goes on with the table's
+// answer (it must go on with some answer: every frame is indicated).
+TEST(RtlBridge, CamAnswerMissingOnItsResultEdgeIsCounted) {
+    const BridgeRun r = run_bridged(Blocks{true, false, false}, false, false, {},
+                                    ov2::Tlm2CamBridge::AnswerFault::Lost);
+    EXPECT_GE(r.cam.mismatches, 300u);
+    EXPECT_NE(r.cam.first_mismatch.find("answer not there on its result edge"), std::string::npos)
+        << r.cam.first_mismatch;
+    EXPECT_NE(r.report.find("disagreements between the RTL and the SystemC model"), std::string::npos) << r.report;
+    EXPECT_EQ(r.indicated, 300u);
+    EXPECT_EQ(r.success, 300u);
+}
+
+// An RTL index beyond the table cannot name an SA: it is a disagreement, and the frame is taken as a miss.
+TEST(RtlBridge, CamIndexBeyondTheTableIsCountedAndTakenAsAMiss) {
+    const BridgeRun r = run_bridged(Blocks{true, false, false}, false, false, {},
+                                    ov2::Tlm2CamBridge::AnswerFault::BeyondTable);
+    EXPECT_GE(r.cam.mismatches, 300u);
+    EXPECT_NE(r.cam.first_mismatch.find("beyond the table"), std::string::npos) << r.cam.first_mismatch;
+    EXPECT_EQ(r.indicated, 300u);
+    EXPECT_EQ(r.crypto_done, 0u);
+    EXPECT_EQ(r.no_sa, 300u);
 }
 
 TEST(RtlBridge, WbAgreesWithCompletionEncode) {
