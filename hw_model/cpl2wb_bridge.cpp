@@ -1,5 +1,7 @@
 #include "cpl2wb_bridge.h"
 
+#include <algorithm>
+#include <array>
 #include <cstring>
 
 #include "rtl_dut.h"
@@ -13,8 +15,10 @@ namespace {
 
 constexpr int kXSeed = 19;
 
-std::vector<uint32_t> record_words(const Vdesc_wb& m) {
-    return std::vector<uint32_t>(m.cpl_record.data(), m.cpl_record.data() + Completion::kBytes / 4);
+constexpr size_t kRecordWords = Completion::kBytes / 4;
+
+bool same_record(const Vdesc_wb& a, const Vdesc_wb& b) {
+    return std::equal(a.cpl_record.data(), a.cpl_record.data() + kRecordWords, b.cpl_record.data());
 }
 
 void copy_encoder_inputs(const Vdesc_wb& from, Vdesc_wb& to) {
@@ -80,11 +84,11 @@ std::array<uint8_t, Completion::kBytes> Cpl2WbBridge::encode(const Completion& c
 void Cpl2WbBridge::clock_edge(bool in_valid) {
     Vdesc_wb& m = dut_->model();
     m.in_valid = in_valid;
-    dut_->settle();
+    rtl::settle_low(m);
     const uint64_t edge = next_edge_++;
     rtl::Mismatch mm;
-    in_check_->check(edge, m.in_valid, m.in_ready, {m.in_frame_tag, m.in_seq_low}, mm);
-    cpl_check_->check(edge, m.cpl_valid, m.cpl_ready, record_words(m), mm);
+    in_check_->check(edge, m.in_valid, m.in_ready, std::array<uint32_t, 2>{m.in_frame_tag, m.in_seq_low}, mm);
+    cpl_check_->check(edge, m.cpl_valid, m.cpl_ready, m.cpl_record.data(), kRecordWords, mm);
     if (mm.found) mismatch(edge, mm.signal, 0, 1);
     if (in_valid && !m.in_ready) mismatch(edge, "in_ready", 1, 0);
     const uint64_t ps = clock_.ps(edge);
@@ -100,13 +104,13 @@ void Cpl2WbBridge::clock_edge(bool in_valid) {
     if (shadow_) {
         Vdesc_wb& s = shadow_->model();
         copy_encoder_inputs(m, s);
-        shadow_->settle();
+        rtl::settle_low(s);
         if (s.in_ready != m.in_ready || s.cpl_valid != m.cpl_valid ||
-            (m.cpl_valid && record_words(s) != record_words(m)))
+            (m.cpl_valid && !same_record(s, m)))
             mismatch(edge, "shadow in_ready/cpl_valid/cpl_record", 1, 0);
-        shadow_->edge();
+        rtl::rise(s);
     }
-    dut_->edge();
+    rtl::rise(m);
     ++stats_.edges;
 }
 

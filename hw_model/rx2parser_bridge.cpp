@@ -150,9 +150,10 @@ bool Rx2ParserBridge::drive_inputs(uint64_t edge) {
         const std::vector<uint8_t>& f = streams_.front().bytes;
         const size_t from = beats_taken_ * rtl_width();
         const size_t n = std::min<size_t>(rtl_width(), f.size() - std::min(from, f.size()));
-        uint8_t beat[Vrx_parser_rx_parser::W] = {};
+        // Byte i of the beat at bits 8 * i of s_data: its words are little-endian, as the host's.
+        uint8_t* beat = reinterpret_cast<uint8_t*>(m.s_data.data());
+        std::memset(beat, 0, rtl_width());
         if (n) std::memcpy(beat, f.data() + from, n);
-        for (size_t w = 0; w < kWords; ++w) std::memcpy(&m.s_data[w], beat + 4 * w, 4);
         m.s_keep = keep_mask(n);
         m.s_last = from + rtl_width() >= f.size();
     }
@@ -173,8 +174,8 @@ void Rx2ParserBridge::check_before_edge(uint64_t edge, bool offered) {
     s_words_[kWords + 1] = uint32_t(m.s_keep);
     rtl::Mismatch mm;
     s_check_->check(edge, offered, m.s_ready, s_words_, mm);
-    static const std::vector<uint32_t> kNone;
-    r_check_->check(edge, m.r_valid, m.r_ready, m.r_valid ? record_words(parser_record_of_pins(m)) : kNone, mm);
+    const ParserRecord record = m.r_valid ? parser_record_of_pins(m) : ParserRecord{};
+    r_check_->check(edge, m.r_valid, m.r_ready, record.data(), m.r_valid ? record.size() : 0, mm);
     if (mm.found) mismatch(edge, mm.signal, mm.expected, mm.actual);
 }
 

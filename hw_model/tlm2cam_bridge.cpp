@@ -1,6 +1,7 @@
 #include "tlm2cam_bridge.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <stdexcept>
 
@@ -243,7 +244,7 @@ void Tlm2CamBridge::drive_inputs(uint64_t edge) {
     if (!rel_q_.empty()) rel_q_.pop_front();
     rtl::settle_low(m);
     rtl::Mismatch mm;
-    lk_check_->check(edge, m.lk_valid, m.lk_ready, {k.spi, k.version}, mm);
+    lk_check_->check(edge, m.lk_valid, m.lk_ready, std::array<uint32_t, 2>{k.spi, uint32_t(k.version)}, mm);
     if (mm.found) mismatch(edge, mm.signal, 0, 1);
     if (m.lk_valid && m.lk_ready) {
         Lookup taken = k;
@@ -279,7 +280,8 @@ void Tlm2CamBridge::check_outputs(uint64_t edge) {
     const bool due = !in_flight_.empty() && in_flight_.front().accepted + latency_ - 1 == edge;
     if (bool(m.res_valid) != due) mismatch(edge, "res_valid", due, m.res_valid);
     rtl::Mismatch mm;
-    res_check_->check(edge, m.res_valid, m.res_ready, {m.res_hit, m.res_wildcard, m.res_index}, mm);
+    res_check_->check(edge, m.res_valid, m.res_ready,
+                      std::array<uint32_t, 3>{m.res_hit, m.res_wildcard, m.res_index}, mm);
     if (mm.found) mismatch(edge, mm.signal, 0, 1);
     if (!due || !m.res_valid) return;
     const Lookup& want = in_flight_.front();

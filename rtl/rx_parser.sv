@@ -54,6 +54,9 @@ module rx_parser #(
     localparam int HDR = 40;    // the most bytes one step decodes (the IPv6 header)
     localparam int KEPT = 3;    // beats kept for the walk (2 + 64 / W)
     localparam int STEP = 16;   // bytes from its offset a walk step needs (kWalkStepBytes)
+    localparam int VIEW = (KEPT + 1) * W;  // bytes a walk step can read from: the kept beats and the bus
+    localparam int VB = $clog2(VIEW);
+    localparam int VIB = $clog2(8 * (VIEW + STEP));  // bit index into the walk's view
     localparam int REC = 445;   // bits of the result record
     localparam int STAGES = LATENCY - 1;
 
@@ -102,15 +105,6 @@ module rx_parser #(
     logic [STAGES-1:0] pv;
     logic [REC-1:0]    prec [STAGES];
 
-    function automatic logic [7:0] b8(input logic [8*HDR-1:0] hv, input int i);
-        return hv[8*i +: 8];
-    endfunction
-    function automatic logic [15:0] b16(input logic [8*HDR-1:0] hv, input int i);
-        return {hv[8*i +: 8], hv[8*(i+1) +: 8]};
-    endfunction
-    function automatic logic [31:0] b32(input logic [8*HDR-1:0] hv, input int i);
-        return {hv[8*i +: 8], hv[8*(i+1) +: 8], hv[8*(i+2) +: 8], hv[8*(i+3) +: 8]};
-    endfunction
     // fits(p, n, end) of the model: [p, p + n) inside [0, end), without overflow.
     function automatic logic fits(input logic [31:0] p, input logic [31:0] n, input logic [31:0] e);
         return p <= e && n <= e - p;
@@ -121,14 +115,11 @@ module rx_parser #(
 
     // Bytes in the beat (s_keep is contiguous from byte 0).
     logic [WB:0] keep_count;
-    always_comb begin
-        keep_count = '0;
-        for (int i = 0; i < W; i++) keep_count = keep_count + {{WB{1'b0}}, s_keep[i]};
-    end
+    assign keep_count = (WB + 1)'($countones(s_keep));
 
     // ---- handshakes ----
     logic [31:0] nbw;  // bytes of the beats taken (whole beats)
-    logic too_long, beyond, walk_done, complete, first_beat, en, take, take_first, walk_step;
+    logic too_long, beyond, walk_done, complete, first_beat, en, take, take_first;
     assign nbw = nb << WB;
     assign too_long = len > 32'd65535;
     assign beyond = len_check && ip_end > len;
@@ -140,75 +131,6 @@ module rx_parser #(
     assign s_ready = !rst && en && (first_beat || (!eof && (walk_done || nb < 32'd2 || pos >= nbw - 32'(2 * W))));
     assign take = s_valid && s_ready;
     assign take_first = take && first_beat;
-
-    // A walk step runs once its bytes are in, or the whole frame is (the beat being taken included) and
-    // the frame's length does not make it Malformed.
-    logic [31:0] avail_now;
-    logic        last_now, bad_now;
-    assign avail_now = eof ? len : nbw + (take ? 32'(keep_count) : 32'd0);
-    assign last_now = eof || (take && s_last);
-    assign bad_now = avail_now > 32'd65535 || (len_check && ip_end > avail_now);
-    assign walk_step = en && active && !walk_done && (pos + 32'(STEP) <= avail_now || (last_now && !bad_now));
-
-    // ---- step 1 on the first beat: Ethernet, tags, ethertype, the IP header at l3 ----
-    logic [31:0]     avail1;  // bytes known to exist from the first beat
-    logic [8*HDR-1:0] h0;
-    logic [15:0]     et1;
-    logic [1:0]      tags1;
-    logic            vlan_cut;
-    logic [3:0]      ver1;
-    logic [31:0]     l3;
-    assign avail1 = s_last ? 32'(keep_count) : 32'(W);
-    assign h0 = s_data[8*HDR-1:0];
-    always_comb begin
-        tags1 = 2'd0;
-        vlan_cut = 1'b0;
-        et1 = b16(h0, 12);
-        if (tpid(et1)) begin
-            if (avail1 < 32'd18) vlan_cut = 1'b1;
-            else begin
-                tags1 = 2'd1;
-                et1 = b16(h0, 16);
-                if (tpid(et1)) begin
-                    if (avail1 < 32'd22) vlan_cut = 1'b1;
-                    else begin
-                        tags1 = 2'd2;
-                        et1 = b16(h0, 20);
-                    end
-                end
-            end
-        end
-        ver1 = et1 == 16'h0800 ? 4'd4 : et1 == 16'h86DD ? 4'd6 : 4'd0;
-        l3 = 32'd14 + {28'd0, tags1, 2'b00};
-    end
-
-    // The header the step decodes: at l3 of the first beat, or at pos of the kept beats and the bus.
-    logic [8*(KEPT+1)*W-1:0] view;
-    logic [31:0]             woff;
-    logic [8*HDR-1:0]        h;
-    logic [8*W-1:0]          h1_all;
-    logic [8*(KEPT+1)*W-1:0] hw_all;
-    assign view = {s_data, win};
-    assign woff = pos + 32'(KEPT * W) - nbw;
-    assign h1_all = s_data >> {l3, 3'b000};
-    assign hw_all = view >> {woff, 3'b000};
-    assign h = take_first ? h1_all[8*HDR-1:0] : hw_all[8*HDR-1:0];
-
-    // Decoded fields of the step's header, named after the model's variables.
-    logic [7:0]  ihl_bytes, ah_len_bytes;
-    logic [15:0] v4_total, v4_fragf, v6_plen, frag_oaf, udp_len;
-    logic [31:0] ext_bytes, udp_end_raw, udp_data, udp_n;
-    assign ihl_bytes = {2'b00, h[3:0], 2'b00};
-    assign v4_total = b16(h, 2);
-    assign v4_fragf = b16(h, 6);
-    assign v6_plen = b16(h, 4);
-    assign ext_bytes = (32'(b8(h, 1)) + 32'd1) << 3;
-    assign frag_oaf = b16(h, 2);
-    assign ah_len_bytes = 8'(b8(h, 1));  // Payload Len; (len + 2) * 4 bytes
-    assign udp_len = b16(h, 4);
-    assign udp_end_raw = pos + 32'(udp_len);
-    assign udp_data = pos + 32'd8;
-    assign udp_n = (udp_end_raw > pend ? pend : udp_end_raw) - udp_data;
 
     // ---- the record, with the length checks settled in the model's order: a buffer over 65535 bytes
     // first, then the IP datagram beyond the frame, then whatever the walk found. For Malformed only kind,
@@ -238,7 +160,40 @@ module rx_parser #(
             r_l3_offset, r_l3_length, r_udp_offset, r_ipsec_offset, r_ipsec_proto, r_next_header_offset, r_spi,
             r_seq, r_addr_set, r_src, r_dst} = prec[STAGES-1];
 
+    // The steps' decode is written inside the clocked block, in blocking temporaries, rather than as
+    // continuous assignments: the same logic in front of the same registers, but Verilator evaluates
+    // continuous logic that reads an input on every eval() (twice an edge in co-simulation), and a clocked
+    // block once an edge (docs/rtl.md, "Co-simulation speed").
     always_ff @(posedge clk) begin
+        // A walk step runs once its bytes are in, or the whole frame is (the beat being taken included) and
+        // the frame's length does not make it Malformed.
+        logic [31:0] avail_now;
+        logic        last_now, bad_now, walk_step;
+        // Step 1 on the first beat: Ethernet, tags, ethertype, the IP header at l3.
+        logic [31:0]          avail1;  // bytes known to exist from the first beat
+        logic [15:0]          et1;
+        logic [1:0]           tags1;
+        logic                 vlan_cut;
+        logic [3:0]           ver1;
+        logic [31:0]          l3;
+        logic [HDR-1:0][7:0]  h1;      // byte i: frame byte l3 + i
+        // A walk step: the STEP bytes from pos, out of the kept beats and the bus (zero past them).
+        logic [8*(VIEW+STEP)-1:0] view;
+        logic [31:0]              woff;
+        logic [STEP-1:0][7:0]     hw;  // byte i: frame byte pos + i
+        // Decoded fields of the step's header, named after the model's variables.
+        logic [7:0]  ihl_bytes, ah_len_bytes;
+        logic [15:0] v4_total, v6_plen, udp_len;
+        logic [13:0] v4_fragf;     // MF and the fragment offset (the reserved and DF bits are not used)
+        logic [12:0] frag_offset;  // IPv6 fragment header: offset and M flag
+        logic        frag_more;
+        logic [31:0] ext_bytes, udp_end_raw, udp_data, udp_n;
+
+        avail_now = eof ? len : nbw + (take ? 32'(keep_count) : 32'd0);
+        last_now = eof || (take && s_last);
+        bad_now = avail_now > 32'd65535 || (len_check && ip_end > avail_now);
+        walk_step = en && active && !walk_done && (pos + 32'(STEP) <= avail_now || (last_now && !bad_now));
+
         // Reset and the first beat of a frame (step 1) start every walker and result register from the same
         // value; step 1's own assignments below come later in this block and take precedence.
         if (rst || take_first) begin
@@ -297,6 +252,36 @@ module rx_parser #(
                 if (s_last) len <= (take_first ? 32'd0 : nbw) + 32'(keep_count);
             end
             if (take_first) begin
+                avail1 = s_last ? 32'(keep_count) : 32'(W);
+                tags1 = 2'd0;
+                vlan_cut = 1'b0;
+                et1 = {s_data[8*12 +: 8], s_data[8*13 +: 8]};
+                if (tpid(et1)) begin
+                    if (avail1 < 32'd18) vlan_cut = 1'b1;
+                    else begin
+                        tags1 = 2'd1;
+                        et1 = {s_data[8*16 +: 8], s_data[8*17 +: 8]};
+                        if (tpid(et1)) begin
+                            if (avail1 < 32'd22) vlan_cut = 1'b1;
+                            else begin
+                                tags1 = 2'd2;
+                                et1 = {s_data[8*20 +: 8], s_data[8*21 +: 8]};
+                            end
+                        end
+                    end
+                end
+                ver1 = et1 == 16'h0800 ? 4'd4 : et1 == 16'h86DD ? 4'd6 : 4'd0;
+                l3 = 32'd14 + {28'd0, tags1, 2'b00};
+                case (tags1)  // l3 is 14, 18 or 22: W >= 64 holds the HDR bytes from any of them
+                    2'd0: h1 = s_data[8*14 +: 8*HDR];
+                    2'd1: h1 = s_data[8*18 +: 8*HDR];
+                    default: h1 = s_data[8*22 +: 8*HDR];
+                endcase
+                ihl_bytes = {2'b00, h1[0][3:0], 2'b00};
+                v4_total = {h1[2], h1[3]};
+                v4_fragf = {h1[6][5:0], h1[7]};
+                v6_plen = {h1[4], h1[5]};
+
                 // Step 1 starts the frame: every walker and result register gets its value (cleared above).
                 active <= 1'b1;
                 if (avail1 < 32'd14) begin
@@ -312,7 +297,7 @@ module rx_parser #(
                     vlan <= tags1;
                     kind <= K_MALFORMED;
                     err <= E_NO_IP;
-                end else if (h[7:4] != ver1) begin
+                end else if (h1[0][7:4] != ver1) begin
                     vlan <= tags1;
                     l3_off <= l3;
                     kind <= K_MALFORMED;
@@ -341,17 +326,17 @@ module rx_parser #(
                             l3_len <= 32'(v4_total);
                             v4opt <= ihl_bytes > 8'd20;
                             addr_set <= 1'b1;
-                            src <= {96'd0, b8(h, 15), b8(h, 14), b8(h, 13), b8(h, 12)};
-                            dst <= {96'd0, b8(h, 19), b8(h, 18), b8(h, 17), b8(h, 16)};
+                            src <= {96'd0, h1[15], h1[14], h1[13], h1[12]};
+                            dst <= {96'd0, h1[19], h1[18], h1[17], h1[16]};
                             frag <= v4_fragf[12:0] != 13'd0 || v4_fragf[13];
                             if (v4_fragf[12:0] != 13'd0) begin  // a later fragment: no L4 header here
                                 kind <= K_NOTIPSEC;
                                 nho <= l3 + 32'd9;
-                                if (b8(h, 9) == 8'd50 || b8(h, 9) == 8'd51) iproto <= b8(h, 9);
+                                if (h1[9] == 8'd50 || h1[9] == 8'd51) iproto <= h1[9];
                                 st <= S_DONE;
                             end else begin
                                 pend <= l3 + 32'(v4_total);
-                                proto <= b8(h, 9);
+                                proto <= h1[9];
                                 proto_byte <= l3 + 32'd9;
                                 is_v6 <= 1'b0;
                                 pos <= l3 + 32'(ihl_bytes);
@@ -374,11 +359,11 @@ module rx_parser #(
                             l3_len <= 32'd40 + 32'(v6_plen);
                             addr_set <= 1'b1;
                             for (int i = 0; i < 16; i++) begin
-                                src[8*i +: 8] <= b8(h, 8 + i);
-                                dst[8*i +: 8] <= b8(h, 24 + i);
+                                src[8*i +: 8] <= h1[8 + i];
+                                dst[8*i +: 8] <= h1[24 + i];
                             end
                             pend <= l3 + 32'd40 + 32'(v6_plen);
-                            proto <= b8(h, 6);
+                            proto <= h1[6];
                             proto_byte <= l3 + 32'd6;
                             first_hdr <= l3 + 32'd40;
                             is_v6 <= 1'b1;
@@ -388,6 +373,18 @@ module rx_parser #(
                     end
                 end
             end else if (walk_step) begin
+                view = {(8*STEP)'(0), s_data, win};
+                woff = pos + 32'(KEPT * W) - nbw;
+                hw = woff < 32'(VIEW) ? view[VIB'({woff[VB-1:0], 3'b000}) +: 8*STEP] : '0;
+                ext_bytes = (32'(hw[1]) + 32'd1) << 3;
+                frag_offset = {hw[2], hw[3][7:3]};
+                frag_more = hw[3][0];
+                ah_len_bytes = hw[1];  // Payload Len; (len + 2) * 4 bytes
+                udp_len = {hw[4], hw[5]};
+                udp_end_raw = pos + 32'(udp_len);
+                udp_data = pos + 32'd8;
+                udp_n = (udp_end_raw > pend ? pend : udp_end_raw) - udp_data;
+
                 if (is_v6 && proto == 8'd0 && pos != first_hdr) begin
                     kind <= K_NOTIPSEC;  // hop-by-hop only right after the IPv6 header
                     st <= S_DONE;
@@ -398,7 +395,7 @@ module rx_parser #(
                         err <= frag ? 5'd0 : (!fits(pos, 32'd2, pend) ? E_EXT_TRUNC : E_EXT_BEYOND);
                         st <= S_DONE;
                     end else begin
-                        proto <= b8(h, 0);
+                        proto <= hw[0];
                         proto_byte <= pos;
                         pos <= pos + ext_bytes;
                         v6ext <= 1'b1;
@@ -409,14 +406,14 @@ module rx_parser #(
                         err <= frag ? 5'd0 : E_FRAG_TRUNC;
                         st <= S_DONE;
                     end else begin
-                        frag <= frag || frag_oaf[15:3] != 13'd0 || frag_oaf[0];
-                        if (frag_oaf[15:3] != 13'd0) begin  // a later fragment
+                        frag <= frag || frag_offset != 13'd0 || frag_more;
+                        if (frag_offset != 13'd0) begin  // a later fragment
                             kind <= K_NOTIPSEC;
                             nho <= pos;
-                            if (b8(h, 0) == 8'd50 || b8(h, 0) == 8'd51) iproto <= b8(h, 0);
+                            if (hw[0] == 8'd50 || hw[0] == 8'd51) iproto <= hw[0];
                             st <= S_DONE;
                         end else begin
-                            proto <= b8(h, 0);
+                            proto <= hw[0];
                             proto_byte <= pos;
                             pos <= pos + 32'd8;
                             v6ext <= 1'b1;
@@ -432,15 +429,15 @@ module rx_parser #(
                             syn <= 3'd1;
                             ipsec_off <= pos;
                             iproto <= 8'd50;
-                            spi <= b32(h, 0);
+                            spi <= {hw[0], hw[1], hw[2], hw[3]};
                             nho <= proto_byte;
                             kind <= K_ESP;
                         end
                     end else begin
                         ipsec_off <= pos;
                         iproto <= 8'd50;
-                        spi <= b32(h, 0);
-                        seq <= b32(h, 4);
+                        spi <= {hw[0], hw[1], hw[2], hw[3]};
+                        seq <= {hw[4], hw[5], hw[6], hw[7]};
                         nho <= proto_byte;
                         kind <= K_ESP;
                     end
@@ -456,11 +453,11 @@ module rx_parser #(
                             if (ah_len_bytes == 8'd0) syn <= 3'd3;  // (0 + 2) * 4 < 12
                             else if (!fits(pos, (32'(ah_len_bytes) + 32'd2) << 2, pend) && !frag)
                                 syn <= 3'd4;
-                            seq <= b32(h, 8);
+                            seq <= {hw[8], hw[9], hw[10], hw[11]};
                         end
                         ipsec_off <= pos;
                         iproto <= 8'd51;
-                        spi <= b32(h, 4);
+                        spi <= {hw[4], hw[5], hw[6], hw[7]};
                         nho <= proto_byte;
                         kind <= K_AH;
                     end
@@ -469,7 +466,7 @@ module rx_parser #(
                     if (!fits(pos, 32'd8, pend)) begin
                         kind <= frag ? K_NOTIPSEC : K_MALFORMED;
                         err <= frag ? 5'd0 : E_UDP_TRUNC;
-                    end else if (b16(h, 2) != 16'd4500) begin
+                    end else if ({hw[2], hw[3]} != 16'd4500) begin
                         kind <= K_NOTIPSEC;
                     end else if (udp_len < 16'd8) begin
                         kind <= K_MALFORMED;
@@ -481,15 +478,16 @@ module rx_parser #(
                         udp_off <= pos;
                         nho <= proto_byte;
                         // RFC 3948: NAT keepalive, non-ESP marker, else ESP (8 bytes at least)
-                        if ((udp_n == 32'd1 && b8(h, 8) == 8'hFF) || (udp_n >= 32'd4 && b32(h, 8) == 32'd0) ||
+                        if ((udp_n == 32'd1 && hw[8] == 8'hFF) ||
+                            (udp_n >= 32'd4 && {hw[8], hw[9], hw[10], hw[11]} == 32'd0) ||
                             udp_n < 32'd8) begin
                             kind <= K_UDPNONESP;
                         end else begin
                             kind <= K_UDPESP;
                             ipsec_off <= udp_data;
                             iproto <= 8'd50;
-                            spi <= b32(h, 8);
-                            seq <= b32(h, 12);
+                            spi <= {hw[8], hw[9], hw[10], hw[11]};
+                            seq <= {hw[12], hw[13], hw[14], hw[15]};
                         end
                     end
                 end else begin
@@ -502,8 +500,7 @@ module rx_parser #(
 
     // Offsets above 16 bits only occur in frames over 65535 bytes, which are Malformed.
     logic unused_ok;
-    assign unused_ok = &{1'b0, l3_off[31:16], udp_off[31:16], ipsec_off[31:16], nho[31:16], v4_fragf[15:14],
-                         frag_oaf[2:1], h1_all[8*W-1:8*HDR], hw_all[8*(KEPT+1)*W-1:8*HDR]};
+    assign unused_ok = &{1'b0, l3_off[31:16], udp_off[31:16], ipsec_off[31:16], nho[31:16]};
 
     if (W < 64 || (W & (W - 1)) != 0) begin : g_bad_width
         $error("rx_parser: W must be a power of two, at least 64 (step 1 reads the first 64 bytes)");

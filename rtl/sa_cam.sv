@@ -168,22 +168,20 @@ module sa_cam #(
         end
     end
 
-    entry_t staged, cmd_entry;
-    assign staged = unpack_staging();
-    assign cmd_entry = cmd_written ? mem[cmd_index[BI:0]] : DEFAULT_ENTRY;
-    entry_t read_entry;  // a retiring entry reads back as CamEntry{}, as in SaCamTable
-    assign read_entry = cmd_retiring ? DEFAULT_ENTRY : cmd_entry;
-
-    // SaCamTable::execute's checks: index in range, key lengths within their arrays, IP version 4 or 6.
-    logic cmd_in_range, staged_ok;
+    logic cmd_in_range;
     assign cmd_in_range = 32'(cmd_index) < 32'(ENTRIES);
-    assign staged_ok = staged.enc_key_len <= 8'd32 && staged.auth_key_len <= 8'd32 &&
-                       (staged.ip_version == 8'd4 || staged.ip_version == 8'd6);
 
     logic [$clog2(ENTRIES)-1:0] ci;
     assign ci = cmd_index[$clog2(ENTRIES)-1:0];
 
+    // The command's operands are blocking temporaries of the clocked block, computed on an SA_CMD write
+    // only: the same logic in front of the same registers, but continuous logic that reads an input is
+    // evaluated by Verilator on every eval() (docs/rtl.md, "Co-simulation speed").
     always_ff @(posedge clk) begin
+        entry_t staged, cmd_entry;
+        entry_t read_entry;  // a retiring entry reads back as CamEntry{}, as in SaCamTable
+        logic   staged_ok;
+
         upd_valid <= 1'b0;
         reg_rvalid <= 1'b0;
         clr_valid <= 1'b0;
@@ -224,6 +222,13 @@ module sa_cam #(
                     A_ENC: enc_mask <= reg_wdata;
                     A_UDP: udp_esp_mask <= reg_wdata;
                     A_CMD: begin
+                        staged = unpack_staging();
+                        cmd_entry = cmd_written ? mem[cmd_index[BI:0]] : DEFAULT_ENTRY;
+                        read_entry = cmd_retiring ? DEFAULT_ENTRY : cmd_entry;
+                        // SaCamTable::execute's checks: index in range (cmd_in_range), key lengths within
+                        // their arrays, IP version 4 or 6.
+                        staged_ok = staged.enc_key_len <= 8'd32 && staged.auth_key_len <= 8'd32 &&
+                                    (staged.ip_version == 8'd4 || staged.ip_version == 8'd6);
                         status <= 32'd0;
                         if (!cmd_in_range) begin
                             status <= STATUS_FAIL;

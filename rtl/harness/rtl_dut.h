@@ -11,6 +11,8 @@ using sc_core::sc_time_stamp;
 #include <verilated.h>
 #include <verilated_vcd_c.h>
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <sstream>
@@ -157,14 +159,22 @@ public:
     explicit HandshakeChecker(std::string name) : name_(std::move(name)) {}
 
     void check(uint64_t cycle, bool valid, bool ready, const std::vector<uint32_t>& data, Mismatch& mm) {
+        check(cycle, valid, ready, data.data(), data.size(), mm);
+    }
+    // The same for a fixed-size array (no allocation: the bridges check every edge).
+    template <size_t N>
+    void check(uint64_t cycle, bool valid, bool ready, const std::array<uint32_t, N>& data, Mismatch& mm) {
+        check(cycle, valid, ready, data.data(), N, mm);
+    }
+    void check(uint64_t cycle, bool valid, bool ready, const uint32_t* data, size_t words, Mismatch& mm) {
         if (held_) {
             if (!valid) mm.fail(cycle, name_ + ".valid", "held high while stalled", "dropped");
-            else if (data != held_data_)
+            else if (!std::equal(data, data + words, held_data_.begin(), held_data_.end()))
                 mm.fail(cycle, name_ + ".data", "stable while stalled: " + Mismatch::show(held_data_),
-                        Mismatch::show(data));
+                        Mismatch::show(std::vector<uint32_t>(data, data + words)));
         }
         held_ = valid && !ready;
-        if (held_) held_data_ = data;
+        if (held_) held_data_.assign(data, data + words);
         if (valid && ready) ++transfers_;
         if (valid && !ready) ++stalls_;
     }
