@@ -463,7 +463,10 @@ void RxPipeline::crypto_stage() {
                 return;
             }
             reorder_.push_back(crypto_pkt_);
-            if (reorder_.size() == 1) reorder_added_.notify(sc_core::SC_ZERO_TIME);  // retire waits for it
+            if (reorder_.size() == 1) {  // the retirer waits for it, and then for its result: woken when that is in
+                const uint64_t now = now_ps();
+                reorder_added_.notify(ps_time(std::max(crypto_pkt_->ready_ps, now) - now));
+            }
             tr_reorder_.set(reorder_.size());
             tr_crypto_.done();
             crypto_pkt_ = nullptr;
