@@ -23,7 +23,7 @@ DescWb::DescWb(sc_core::sc_module_name name, const TimingParams& timing, RxPacke
     regs.register_b_transport(this, &DescWb::b_transport);
     SC_HAS_PROCESS(DescWb);
     if (!threads) return;
-    SC_THREAD(run);
+    SC_METHOD(run);
     SC_THREAD(prefetch_thread);
     SC_THREAD(completion_thread);
     SC_METHOD(msi_method);
@@ -127,36 +127,53 @@ void DescWb::dma_write(uint64_t addr, uint8_t* data, uint32_t len, DmaRequester 
 
 // A buffer to write into and a completion slot to report in; both rings are full when one slot is left,
 // so that head == tail always means empty. Slots are counted as the frames take them (cpl_next_), before
-// their records are written back.
-void DescWb::wait_for_resources() {
-    for (;;) {
-        const bool enabled = (rx_ctrl_ & 1) && rx_size_ && cpl_size_;
-        const bool buffer = enabled && cache_count_ > 0;
-        const bool posted = enabled && (fetching_ || rx_head_ != rx_tail_);  // the prefetcher is on it
-        const bool slot = enabled && (cpl_next_ + 1) % cpl_size_ != cpl_head_;
-        if (buffer && slot) {
-            tr_.stall.set(0);
-            return;
-        }
-        const uint64_t from = now_ps();
-        tr_.stall.set(1);
-        sc_core::wait(regs_changed_ | cache_filled_);
-        wait_for_edge(timing_);
-        uint64_t& counter = !buffer ? (posted ? stats_.stalled_desc_fetch_ps : stats_.stalled_no_buffer_ps)
-                                    : stats_.stalled_cpl_full_ps;
-        counter += now_ps() - from;
+// their records are written back. False: the writer stalls (triggered again on a register write or a
+// descriptor read coming back), and `stall_counter_` is the statistic its stall time goes to.
+bool DescWb::have_resources() {
+    const bool enabled = (rx_ctrl_ & 1) && rx_size_ && cpl_size_;
+    const bool buffer = enabled && cache_count_ > 0;
+    const bool posted = enabled && (fetching_ || rx_head_ != rx_tail_);  // the prefetcher is on it
+    const bool slot = enabled && (cpl_next_ + 1) % cpl_size_ != cpl_head_;
+    if (buffer && slot) {
+        tr_.stall.set(0);
+        return true;
     }
+    stall_from_ps_ = now_ps();
+    tr_.stall.set(1);
+    stall_counter_ = !buffer ? (posted ? &stats_.stalled_desc_fetch_ps : &stats_.stalled_no_buffer_ps)
+                             : &stats_.stalled_cpl_full_ps;
+    sc_core::next_trigger(regs_changed_ | cache_filled_);
+    return false;
 }
 
-void DescWb::write_frame(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_len) {
+// The frame goes into its buffer (truncated to the buffer's length) in posted writes of at most the bus's
+// maximum payload; its completion record says how much of it did.
+void DescWb::start_frame_write(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_len) {
     const uint32_t len = uint32_t(std::min<size_t>(pkt.data.size(), buffer_len));
     if (len < pkt.data.size()) {
         pkt.cpl.ipsec_flags |= kCplTruncated;
         ++stats_.truncated;
     }
-    dma_write(buffer_addr, pkt.data.data(), len, DmaRequester::Writer);
-    pkt.cpl.length = uint16_t(len);
-    stats_.dma_bytes += len;
+    write_addr_ = buffer_addr;
+    write_len_ = len;
+    write_off_ = 0;
+}
+
+// Issues the frame's next piece; true while the writer is held for it (triggered on its release edge,
+// TimingParams::writer_release_ps, so waiting for edges never leaves the link idle).
+bool DescWb::post_next_piece(RxPacket& pkt) {
+    const uint32_t piece = std::min(timing_.bus_max_payload_bytes, write_len_ - write_off_);
+    sc_time delay = sc_core::SC_ZERO_TIME;
+    const tlm::tlm_response_status status = transact(dma, dma_trans_[size_t(DmaRequester::Writer)],
+                                                     tlm::TLM_WRITE_COMMAND, write_addr_ + write_off_,
+                                                     pkt.data.data() + write_off_, piece, delay);
+    write_off_ += timing_.bus_max_payload_bytes;
+    if (status != tlm::TLM_OK_RESPONSE) ++stats_.dma_errors;
+    const uint64_t now = now_ps();
+    const uint64_t release = timing_.writer_release_ps(now, now + delay.value());
+    if (release <= now) return false;
+    sc_core::next_trigger(ps_time(release - now));
+    return true;
 }
 
 // Takes the next descriptor from the cache (wait_for_resources made sure there is one). A descriptor with
@@ -312,29 +329,82 @@ void DescWb::msi_method() {
     sc_core::next_trigger(msi_pending_);
 }
 
+// An SC_METHOD, one step at a time (WriterStep), on the edges a thread waiting for the same times would
+// wake on: take the frame, wait for its ready time, for a buffer and a completion slot (then for the next
+// edge), write it into its buffer piece by piece, then queue its record.
 void DescWb::run() {
     for (;;) {
-        RxPacket* pkt = in->read();
-        tr_.take(pkt->frame);
-        wait_until_ps(pkt->ready_ps);
-        wait_for_resources();
-        uint64_t buffer_addr = 0;
-        uint32_t buffer_len = 0;
-        if (!next_buffer(buffer_addr, buffer_len)) {
-            // The descriptor read failed (bad ring address): the frame cannot be delivered. Write its
-            // completion without data so the driver still accounts for it.
-            buffer_len = 0;
+        switch (writer_step_) {
+        case WriterStep::Take:
+            if (!in->nb_read(writer_pkt_)) {
+                sc_core::next_trigger(in->data_written_event());
+                return;
+            }
+            tr_.take(writer_pkt_->frame);
+            writer_step_ = WriterStep::Ready;
+            break;
+        case WriterStep::Ready:
+            if (trigger_at(writer_pkt_->ready_ps)) return;
+            writer_step_ = WriterStep::Resources;
+            break;
+        case WriterStep::Resources:
+            if (!have_resources()) {
+                writer_step_ = WriterStep::StallEdge;
+                return;
+            }
+            take_buffer(*writer_pkt_);
+            writer_step_ = WriterStep::Write;
+            break;
+        case WriterStep::StallEdge:  // woken off the core clock: the writer acts on the next edge
+            if (trigger_at(timing_.edge_at_or_after(now_ps()))) return;
+            *stall_counter_ += now_ps() - stall_from_ps_;
+            writer_step_ = WriterStep::Resources;
+            break;
+        case WriterStep::Write:
+            if (write_off_ < write_len_) {
+                if (post_next_piece(*writer_pkt_)) return;
+                break;
+            }
+            queue_record(*writer_pkt_);
+            writer_pkt_ = nullptr;
+            writer_step_ = WriterStep::Take;
+            break;
         }
-        cpl_next_ = (cpl_next_ + 1) % cpl_size_;
-        write_frame(*pkt, buffer_addr, buffer_len);
-        pending_.push_back(PendingRecord{pkt->cpl, now_ps()});
-        // The batcher's next edge, when it can act on the record: it waits for any record, or this one
-        // fills a batch (else it only goes back to waiting for the same due time).
-        if (batcher_needs_record_ || pending_.size() >= timing_.wb_batch_max)
-            record_queued_.notify(ps_time(timing_.clock_ps()));
-        pool_.release(pkt);
-        tr_.done();
     }
+}
+
+// The frame takes the next descriptor and completion slot, and its buffer writes begin.
+void DescWb::take_buffer(RxPacket& pkt) {
+    uint64_t buffer_addr = 0;
+    uint32_t buffer_len = 0;
+    if (!next_buffer(buffer_addr, buffer_len)) {
+        // The descriptor read failed (bad ring address): the frame cannot be delivered. Write its
+        // completion without data so the driver still accounts for it.
+        buffer_len = 0;
+    }
+    cpl_next_ = (cpl_next_ + 1) % cpl_size_;
+    start_frame_write(pkt, buffer_addr, buffer_len);
+}
+
+// The frame is in its buffer: its record joins the batcher's queue and its context goes back to the pool.
+void DescWb::queue_record(RxPacket& pkt) {
+    pkt.cpl.length = uint16_t(write_len_);
+    stats_.dma_bytes += write_len_;
+    pending_.push_back(PendingRecord{pkt.cpl, now_ps()});
+    // The batcher's next edge, when it can act on the record: it waits for any record, or this one
+    // fills a batch (else it only goes back to waiting for the same due time).
+    if (batcher_needs_record_ || pending_.size() >= timing_.wb_batch_max)
+        record_queued_.notify(ps_time(timing_.clock_ps()));
+    pool_.release(&pkt);
+    tr_.done();
+}
+
+// For an SC_METHOD: true (and the method triggered then) while simulated time `ps` is still ahead.
+bool DescWb::trigger_at(uint64_t ps) {
+    const uint64_t now = now_ps();
+    if (ps <= now) return false;
+    sc_core::next_trigger(ps_time(ps - now));
+    return true;
 }
 
 }  // namespace ov2

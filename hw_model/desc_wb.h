@@ -1,14 +1,15 @@
 // Descriptor writeback: for each frame leaving the crypto engine, takes the next posted receive buffer from
 // its descriptor cache, writes the frame into it by DMA in bus-sized pieces and queues the frame's 32-byte
-// completion record. Three SC_THREADs (each blocks for its DMA) and the MSI, an SC_METHOD:
+// completion record. Two SC_THREADs (each blocks for its DMA) and two SC_METHODs:
 //  - prefetch: refills the descriptor cache in the background (one DMA read of up to desc_prefetch
 //    descriptors at a time) whenever it holds fewer than desc_prefetch_threshold, so that frames do not wait
 //    for a read while the driver has buffers posted on the ring;
-//  - frames (run): buffer, frame DMA, record queued;
+//  - frames (run, an SC_METHOD stepping through each frame: no stack switch a frame): buffer, frame DMA,
+//    record queued;
 //  - completions: writes the queued records back in batches (up to wb_batch_max records, or whatever is
 //    queued once the oldest has waited wb_batch_timeout_ns): the records with their done bytes clear in one
 //    DMA write per bus payload, then each done byte (as QEMU's igb does: done last), then one MSI, which
-//    reaches the host when the done bytes have become visible (msi_method raises it then).
+//    reaches the host when the done bytes have become visible (msi_method, an SC_METHOD, raises it then).
 // Owns the ring registers (BAR0 0x000-0x0FF). Back-pressure: with no posted buffer or no free completion
 // slot it stalls, and the pipeline behind it fills.
 #pragma once
@@ -93,9 +94,15 @@ private:
     uint64_t wait_posted(const sc_core::sc_time& delay);
     void dma_write(uint64_t addr, uint8_t* data, uint32_t len, DmaRequester who);
     void after_same_edge_requests();
-    void wait_for_resources();
+    // The frame writer's steps for one frame; each may have to wait for its time or its resource.
+    enum class WriterStep { Take, Ready, Resources, StallEdge, Write };
+    bool have_resources();
     bool next_buffer(uint64_t& addr, uint32_t& len);
-    void write_frame(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_len);
+    void take_buffer(RxPacket& pkt);
+    void start_frame_write(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_len);
+    bool post_next_piece(RxPacket& pkt);
+    void queue_record(RxPacket& pkt);
+    bool trigger_at(uint64_t ps);
     void write_batch(size_t count);
     void encode_record(Completion& c, uint8_t* out);
 
@@ -125,6 +132,12 @@ private:
     std::array<tlm::tlm_generic_payload, 3> dma_trans_;  // by DmaRequester: reused, one transaction each at a time
     DescWbStats stats_;
     RecordEncoder* encoder_ = nullptr;
+    WriterStep writer_step_ = WriterStep::Take;
+    RxPacket* writer_pkt_ = nullptr;  // the frame the writer holds
+    uint64_t write_addr_ = 0;         // its buffer
+    uint32_t write_len_ = 0, write_off_ = 0;  // the bytes it writes there, and those posted so far
+    uint64_t stall_from_ps_ = 0;              // a stall's start, and the statistic its time goes to
+    uint64_t* stall_counter_ = nullptr;
     StageTrace tr_;
     TraceSignal tr_desc_fetch_, tr_cpl_slot_, tr_cpl_done_, tr_irq_;
 };

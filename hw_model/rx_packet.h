@@ -66,7 +66,10 @@ inline void wait_for_edge(const TimingParams& t) { wait_until_ps(t.edge_at_or_af
 //    every reader waits for ready_ps right after taking a frame, so nothing it does changes. Off for a
 //    reader that records the take on the waveform (`--vcd`) before it waits.
 //  - a read frees its slot at once (an sc_fifo frees it in the update phase of the same picosecond) and
-//    wakes a blocked writer a delta later.
+//    wakes a blocked writer a delta later;
+//  - a stage that will hand its frame on at the end of its busy time, to a reader that waits for it and wakes
+//    only at the frame's later ready_ps anyway, can write it early (write_early) and, with its own input
+//    empty, let that FIFO read for it at its busy end (read_later): the stage sleeps through its busy end.
 class FrameFifo : public sc_core::sc_prim_channel,
                   public sc_core::sc_fifo_in_if<RxPacket*>,
                   public sc_core::sc_fifo_out_if<RxPacket*> {
@@ -104,25 +107,62 @@ public:
     const sc_core::sc_event& data_written_event() const override { return written_event_; }
 
     bool nb_write(RxPacket* const& pkt) override {
+        const uint64_t now = now_ps();
+        if (reader_waiting_ && now < reader_back_ps_) {  // the reader reads at reader_back_ps_ and finds it
+            reader_waiting_ = false;
+            if (wake_at_ready_ && pkt->ready_ps > reader_back_ps_) {
+                // It would wait for ready_ps after that read: it gets the frame then, which holds its slot
+                // until the read.
+                handed_ = pkt;
+                held_until_ps_ = reader_back_ps_;
+                written_event_.notify(ps_time(pkt->ready_ps - now));
+            } else {
+                queue_.push_back(pkt);
+                written_event_.notify(ps_time(reader_back_ps_ - now));
+            }
+            return true;
+        }
         if (reader_waiting_) {
             reader_waiting_ = false;
             handed_ = pkt;
-            const uint64_t now = now_ps();
             const uint64_t at = wake_at_ready_ && pkt->ready_ps > now ? pkt->ready_ps - now : 0;
             written_event_.notify(ps_time(at));
             return true;
         }
         if (num_free() == 0) {
             writer_waiting_ = true;
+            // A slot held until the reader's read frees then, with no read to wake the writer.
+            if (held_until_ps_ > now) read_event_.notify(ps_time(held_until_ps_ - now));
             return false;
         }
         queue_.push_back(pkt);
         return true;
     }
+    // A stage busy until `back_ps` that will find this FIFO empty then, without waking at back_ps to look:
+    // from now on the FIFO acts as if the reader had read it at back_ps. A frame written before back_ps waits
+    // in the FIFO and wakes the reader at back_ps (when the read would have found it), or, with wake_at_ready,
+    // goes to the reader at its later ready_ps and holds its slot until back_ps; one written from back_ps on
+    // goes to the reader as to any waiting reader. The FIFO must be empty now.
+    void read_later(uint64_t back_ps) {
+        reader_waiting_ = true;
+        reader_back_ps_ = back_ps;
+    }
+    // With wake_at_ready, whether a frame written at `at_ps` by the FIFO's one writer would go to the reader,
+    // which waits now (and reads from at_ps on or earlier), and wake it at its ready_ps > at_ps: then
+    // write_early(pkt) now is the same for the reader as that write.
+    bool reader_waits_for(const RxPacket& pkt, uint64_t at_ps) const {
+        return wake_at_ready_ && reader_waiting_ && !handed_ && reader_back_ps_ <= at_ps && pkt.ready_ps > at_ps;
+    }
+    void write_early(RxPacket* pkt) {
+        reader_waiting_ = false;
+        handed_ = pkt;
+        written_event_.notify(ps_time(pkt->ready_ps - now_ps()));
+    }
+
     void write(RxPacket* const& pkt) override {
         while (!nb_write(pkt)) sc_core::wait(read_event_);
     }
-    int num_free() const override { return size_ - int(queue_.size()); }
+    int num_free() const override { return size_ - int(queue_.size()) - (held_until_ps_ > now_ps() ? 1 : 0); }
     const sc_core::sc_event& data_read_event() const override { return read_event_; }
     const char* kind() const override { return "FrameFifo"; }
 
@@ -131,6 +171,8 @@ private:
     std::deque<RxPacket*> queue_;
     RxPacket* handed_ = nullptr;    // taken by the waiting reader, which wakes at its time
     bool reader_waiting_ = false, writer_waiting_ = false;
+    uint64_t reader_back_ps_ = 0;   // a waiting reader reads from then on (read_later)
+    uint64_t held_until_ps_ = 0;    // handed_ holds a slot until then (read_later)
     bool wake_at_ready_ = true;
     sc_core::sc_event written_event_, read_event_;
 };

@@ -267,11 +267,13 @@ RxPipeline::RxPipeline(sc_core::sc_module_name name, const TimingParams& timing,
       lane_free_ps_(timing.crypto_lanes, 0), parser_timing_(timing) {
     SC_HAS_PROCESS(RxPipeline);
     if (!threads) return;
-    SC_THREAD(parser_stage);
-    SC_THREAD(cam_stage);
+    SC_METHOD(parser_stage);
+    SC_METHOD(cam_stage);
     SC_METHOD(crypto_stage);
     SC_METHOD(crypto_retire);
 }
+
+void RxPipeline::end_of_elaboration() { in_fifo_ = dynamic_cast<FrameFifo*>(in.get_interface()); }
 
 void RxPipeline::trace(Tracer& t, const std::string& next_stage) {
     tr_parser_.attach(t, "parser");
@@ -293,52 +295,137 @@ void RxPipeline::trace(Tracer& t, const std::string& next_stage) {
     looked_up_.set_wake_at_ready(false);
 }
 
+// An SC_METHOD, one step at a time (StageStep), on the edges the thread it replaces woke on: take the
+// frame when it is ready in the MAC's FIFO (the FIFO wakes the stage then), parse it, stay busy for the
+// contract's busy cycles, then hand it on (waiting for room in the FIFO to the CAM stage).
 void RxPipeline::parser_stage() {
     for (;;) {
-        RxPacket* pkt = in->read();
-        wait_until_ps(pkt->ready_ps);  // the frame stays in the MAC's FIFO until the edge the parser takes it
-        tr_parser_.take(pkt->frame);
-        if (on_input_taken) on_input_taken(*pkt);
-        pkt->parse = parse_frame(pkt->data.data(), pkt->data.size(), &walk_);
-        ++stats_.parser_frames;
-        if (pkt->parse.kind == L4Kind::Malformed) ++stats_.parser_malformed;
-        // The parser's cycle contract (docs/timing.md), the RTL's too: busy until the next frame's first
-        // beat can be taken, the key valid `result` cycles after this frame's first beat.
-        const ParserTiming pt = parser_timing_.of(walk_, pkt->data.size());
-        pkt->ready_ps = now_ps() + cycles_ps(pt.result);
-        if (parser_swap_) parser_swap_->frame_taken(*pkt, walk_, pt);
-        sc_core::wait(ps_time(cycles_ps(pt.busy)));
-        if (tr_parser_.on() && parsed_.num_free() == 0) tr_parser_.stall.set(1);
-        parsed_.write(pkt);
-        tr_parser_.done();
-        tr_cam_.in.add(1);
+        switch (parser_step_) {
+        case StageStep::Take:
+            if (!in->nb_read(parser_pkt_)) {
+                sc_core::next_trigger(in->data_written_event());
+                return;
+            }
+            parser_step_ = StageStep::Ready;
+            break;
+        case StageStep::Ready: {
+            // The frame stays in the MAC's FIFO until the edge the parser takes it.
+            if (trigger_at(parser_pkt_->ready_ps)) return;
+            const uint64_t busy_end = parse_taken_frame(*parser_pkt_);
+            if (hand_on_early(parser_pkt_, parsed_, in_fifo_, busy_end)) {
+                tr_parser_.done();
+                tr_cam_.in.add(1);
+                parser_pkt_ = nullptr;
+                parser_step_ = StageStep::Take;
+                sc_core::next_trigger(in->data_written_event());
+                return;
+            }
+            sc_core::next_trigger(ps_time(busy_end - now_ps()));
+            parser_step_ = StageStep::Hand;
+            return;
+        }
+        case StageStep::Hand:
+            if (!parsed_.nb_write(parser_pkt_)) {
+                if (tr_parser_.on()) tr_parser_.stall.set(1);
+                sc_core::next_trigger(parsed_.data_read_event());
+                return;
+            }
+            tr_parser_.done();
+            tr_cam_.in.add(1);
+            parser_pkt_ = nullptr;
+            parser_step_ = StageStep::Take;
+            break;
+        }
     }
 }
 
+// The parser takes the frame on this edge: the parse, its cycle contract (docs/timing.md, the RTL's too:
+// busy until the next frame's first beat can be taken, the key valid `result` cycles after this frame's
+// first beat) and the RTL swap's look at it. Returns the end of its busy time.
+uint64_t RxPipeline::parse_taken_frame(RxPacket& pkt) {
+    tr_parser_.take(pkt.frame);
+    if (on_input_taken) on_input_taken(pkt);
+    pkt.parse = parse_frame(pkt.data.data(), pkt.data.size(), &walk_);
+    ++stats_.parser_frames;
+    if (pkt.parse.kind == L4Kind::Malformed) ++stats_.parser_malformed;
+    const ParserTiming pt = parser_timing_.of(walk_, pkt.data.size());
+    pkt.ready_ps = now_ps() + cycles_ps(pt.result);
+    if (parser_swap_) parser_swap_->frame_taken(pkt, walk_, pt);
+    return now_ps() + cycles_ps(pt.busy);
+}
+
+// A stage that takes a frame at the end of its busy time (`busy_end`), hands it on then and reads its next
+// frame from `input` (when a FrameFifo) wakes only for those two, which often change nothing: the next stage
+// waits and wakes at the frame's ready_ps, later than busy_end, and the input stays empty until busy_end.
+// Then the frame goes on now and the input reads for the stage at busy_end (FrameFifo::read_later); true:
+// the stage need not wake before its input has a frame for it. Off with the waveform on (no wake_at_ready).
+bool RxPipeline::hand_on_early(RxPacket* pkt, FrameFifo& output, FrameFifo* input, uint64_t busy_end) {
+    if (!input || input->num_available() != 0 || !output.reader_waits_for(*pkt, busy_end)) return false;
+    output.write_early(pkt);
+    input->read_later(busy_end);
+    return true;
+}
+
+// An SC_METHOD like the parser stage: take the parsed frame (recorded on the waveform before it is ready),
+// look it up on its ready edge, one lookup a cycle, then hand it on to the crypto stage.
 void RxPipeline::cam_stage() {
     for (;;) {
-        RxPacket* pkt = parsed_.read();
-        tr_cam_.take(pkt->frame);
-        wait_until_ps(pkt->ready_ps);
-        int32_t lookup = -2;
-        decide_outer(*pkt, cam_, stats_, &lookup);
-        pkt->cam_lookup = lookup;
-        if (pkt->cam_index >= 0) cam_.hold(uint32_t(pkt->cam_index));  // released by the crypto stage
-        if (tr_cam_.on() && lookup != -2) {  // the lookup cycle, and whether it matched
-            const uint64_t now = now_ps(), end = now + cycles_ps(1);
-            tr_lookup_.set_at(now, 1);
-            tr_lookup_.set_at(end, 0);
-            tr_hit_.set_at(now, lookup >= 0);
-            tr_hit_.set_at(end, 0);
-            if (lookup >= 0) tr_entry_.set_at(now, uint32_t(lookup));
+        switch (cam_step_) {
+        case StageStep::Take:
+            if (!parsed_.nb_read(cam_pkt_)) {
+                sc_core::next_trigger(parsed_.data_written_event());
+                return;
+            }
+            tr_cam_.take(cam_pkt_->frame);
+            cam_step_ = StageStep::Ready;
+            break;
+        case StageStep::Ready: {
+            if (trigger_at(cam_pkt_->ready_ps)) return;
+            look_up(*cam_pkt_);
+            const uint64_t busy_end = now_ps() + cycles_ps(1);  // one lookup a cycle
+            if (hand_on_early(cam_pkt_, looked_up_, &parsed_, busy_end)) {
+                tr_cam_.done();
+                tr_crypto_.in.add(1);
+                cam_pkt_ = nullptr;
+                cam_step_ = StageStep::Take;
+                sc_core::next_trigger(parsed_.data_written_event());
+                return;
+            }
+            sc_core::next_trigger(ps_time(busy_end - now_ps()));
+            cam_step_ = StageStep::Hand;
+            return;
         }
-        pkt->ready_ps = now_ps() + cycles_ps(timing_.cam_latency_cycles);
-        sc_core::wait(ps_time(cycles_ps(1)));  // one lookup a cycle
-        if (tr_cam_.on() && looked_up_.num_free() == 0) tr_cam_.stall.set(1);
-        looked_up_.write(pkt);
-        tr_cam_.done();
-        tr_crypto_.in.add(1);
+        case StageStep::Hand:
+            if (!looked_up_.nb_write(cam_pkt_)) {
+                if (tr_cam_.on()) tr_cam_.stall.set(1);
+                sc_core::next_trigger(looked_up_.data_read_event());
+                return;
+            }
+            tr_cam_.done();
+            tr_crypto_.in.add(1);
+            cam_pkt_ = nullptr;
+            cam_step_ = StageStep::Take;
+            break;
+        }
     }
+}
+
+// The CAM stage's lookup edge: decides the frame on the table's answer and holds its entry (released by the
+// crypto stage); the result is the crypto stage's cam_latency_cycles later.
+void RxPipeline::look_up(RxPacket& pkt) {
+    int32_t lookup = -2;
+    decide_outer(pkt, cam_, stats_, &lookup);
+    pkt.cam_lookup = lookup;
+    if (pkt.cam_index >= 0) cam_.hold(uint32_t(pkt.cam_index));
+    if (tr_cam_.on() && lookup != -2) {  // the lookup cycle, and whether it matched
+        const uint64_t now = now_ps(), end = now + cycles_ps(1);
+        tr_lookup_.set_at(now, 1);
+        tr_lookup_.set_at(end, 0);
+        tr_hit_.set_at(now, lookup >= 0);
+        tr_hit_.set_at(end, 0);
+        if (lookup >= 0) tr_entry_.set_at(now, uint32_t(lookup));
+    }
+    pkt.ready_ps = now_ps() + cycles_ps(timing_.cam_latency_cycles);
 }
 
 // An SC_METHOD, one step at a time (CryptoStep): take a frame, wait for its lookup result, for a free lane
@@ -376,7 +463,10 @@ void RxPipeline::crypto_stage() {
                 return;
             }
             reorder_.push_back(crypto_pkt_);
-            if (reorder_.size() == 1) reorder_added_.notify(sc_core::SC_ZERO_TIME);  // retire waits for it
+            if (reorder_.size() == 1) {  // the retirer waits for it, and then for its result: woken when that is in
+                const uint64_t now = now_ps();
+                reorder_added_.notify(ps_time(std::max(crypto_pkt_->ready_ps, now) - now));
+            }
             tr_reorder_.set(reorder_.size());
             tr_crypto_.done();
             crypto_pkt_ = nullptr;

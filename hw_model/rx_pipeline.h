@@ -1,7 +1,9 @@
 // The device's receive pipeline between the MAC and descriptor writeback: the parser, SA CAM lookup and
 // crypto engine stages, between finite FrameFifos (back-pressure), each with an issue interval it waits and
-// a latency it carries on the packet (RxPacket::ready_ps). The parser and the CAM are SC_THREADs; the crypto
-// stage and the reorder buffer behind its lanes are SC_METHODs (no stack switch a frame).
+// a latency it carries on the packet (RxPacket::ready_ps). Every stage, and the reorder buffer behind the
+// crypto lanes, is an SC_METHOD stepping through its frame (no stack switch a frame); each acts on the same
+// edges a thread waiting for the same times would, and the parser and the CAM sleep through the end of their
+// busy time when nothing happens then (hand_on_early).
 // The per-packet decisions (the NDIS receive rules) are plain functions, shared with any other timing mode.
 #pragma once
 
@@ -86,8 +88,15 @@ public:
     void trace(Tracer& t, const std::string& next_stage);
 
 private:
+    // The parser's and the CAM's steps for one frame: take it, wait for it to be ready, then (after the busy
+    // time the ready step set) hand it on.
+    enum class StageStep { Take, Ready, Hand };
     void parser_stage();
+    uint64_t parse_taken_frame(RxPacket& pkt);
+    bool hand_on_early(RxPacket* pkt, FrameFifo& output, FrameFifo* input, uint64_t busy_end);
+    void end_of_elaboration() override;
     void cam_stage();
+    void look_up(RxPacket& pkt);
     // The crypto stage's steps for one frame; each may have to wait for its time or its resource.
     enum class CryptoStep { Take, LookedUp, Lane, Reorder };
     void crypto_stage();
@@ -102,10 +111,14 @@ private:
     SaCamTable& cam_;
     CryptoEngine& crypto_;
     CamAnswerSource* cam_answers_ = nullptr;
+    FrameFifo* in_fifo_ = nullptr;  // `in`'s channel, when a FrameFifo
     FrameFifo parsed_;
     FrameFifo looked_up_;
     std::vector<uint64_t> lane_free_ps_;
     uint64_t last_crypto_ready_ps_ = 0;
+    StageStep parser_step_ = StageStep::Take, cam_step_ = StageStep::Take;
+    RxPacket* parser_pkt_ = nullptr;  // the frame the parser stage holds
+    RxPacket* cam_pkt_ = nullptr;     // the frame the CAM stage holds
     CryptoStep crypto_step_ = CryptoStep::Take;
     RxPacket* crypto_pkt_ = nullptr;  // the frame the crypto stage holds
     uint64_t crypto_start_ps_ = 0, crypto_lane_busy_ps_ = 0, crypto_ready_ps_ = 0;
