@@ -408,7 +408,7 @@ void DriverShim::handle_completion(uint32_t slot, uint64_t at_ps) {
     uint8_t* record = memory_.at(cpl_ring_ + uint64_t(slot) * Completion::kBytes);
     const Completion c = Completion::decode(record);
     const uint64_t buffer = buffers_ + uint64_t(next_buffer_) * timing_.rx_buffer_bytes;
-    next_buffer_ = (next_buffer_ + 1) % rx_size_;
+    next_buffer_ = next_buffer_ + 1 == rx_size_ ? 0 : next_buffer_ + 1;
 
     const bool crypto_done = c.ipsec_flags & kCplCryptoDone;
     bool delete_req = false;
@@ -442,7 +442,7 @@ void DriverShim::count_interrupt() {
 
 void DriverShim::handle_next_completion(uint64_t at_ps) {
     handle_completion(cpl_head_, at_ps);
-    cpl_head_ = (cpl_head_ + 1) % cpl_size_;
+    cpl_head_ = cpl_head_ + 1 == cpl_size_ ? 0 : cpl_head_ + 1;
 }
 
 RingGiveBack DriverShim::give_back(uint32_t handled) {

@@ -116,6 +116,7 @@ private:
     void feed(uint64_t s, uint64_t retire_ps);
     void writer_step(uint64_t now);
     bool writer_take_buffer(uint64_t now);
+    void prefetch_next_buffer(uint32_t last_len);
     void batcher_step(uint64_t now);
     size_t records_queued_before(uint64_t ps) const;
     void begin_stretch(uint64_t now);

@@ -93,6 +93,7 @@ void TransportModel::sa_offloaded(uint32_t handle, const AddSa& sa, uint32_t pai
     const uint32_t iv = esp.encryption.identifier == ndis::kEncNull && is_gmac_auth(esp.authentication.identifier)
                             ? 8
                             : esp_iv_bytes(esp.encryption.identifier);
+    forget_found();
     sas_.erase(handle);
     sas_.emplace(handle, SaState{ReplayWindow(sa.replay_window, sa.replay_seq, esn), pair_handle,
                                  sa.replay_window > 0, esp.mode == SaMode::Tunnel, iv});
@@ -115,7 +116,19 @@ bool TransportModel::inner_needs_software(const Indication& ind, const ParseResu
     return inner.kind == L4Kind::Esp || inner.kind == L4Kind::Ah || inner.kind == L4Kind::UdpEsp;
 }
 
-void TransportModel::sa_deleted(uint32_t handle) { sas_.erase(handle); }
+void TransportModel::sa_deleted(uint32_t handle) {
+    forget_found();
+    sas_.erase(handle);
+}
+
+TransportModel::SaState* TransportModel::find_sa(uint32_t handle) {
+    if (found_ && found_handle_ == handle) return found_;
+    auto it = sas_.find(handle);
+    if (it == sas_.end()) return nullptr;
+    found_handle_ = handle;
+    found_ = &it->second;
+    return found_;
+}
 
 StackVerdict TransportModel::verdict_for(const Indication& ind) {
     // A frame cut to its buffer is dropped whole: its headers may be incomplete and it must not move the
@@ -139,18 +152,18 @@ StackVerdict TransportModel::verdict_for(const Indication& ind) {
     case CryptoStatus::InvalidPacketSyntax: return StackVerdict::BadSyntax;
     default: return StackVerdict::GenericError;
     }
-    auto sa = sas_.find(ind.offload_handle);
-    if (sa == sas_.end()) return StackVerdict::UnknownSa;
+    SaState* sa = find_sa(ind.offload_handle);
+    if (!sa) return StackVerdict::UnknownSa;
     const bool next_crypto_done = ind.nbl_info & 4;
-    const bool look_inside = sa->second.tunnel && !next_crypto_done;
+    const bool look_inside = sa->tunnel && !next_crypto_done;
     // The headers are read only by the checks that need them (an SA without a replay window, in transport
     // mode, needs none).
     ParseResult p;
-    if (sa->second.replay_check || look_inside) p = parse_frame(ind.data, ind.length);
-    if (sa->second.replay_check && !sa->second.replay.check_and_update(p.seq)) return StackVerdict::Replay;
+    if (sa->replay_check || look_inside) p = parse_frame(ind.data, ind.length);
+    if (sa->replay_check && !sa->replay.check_and_update(p.seq)) return StackVerdict::Replay;
     const bool header_info_set = ind.header_info >> 16 & 1;
     if (header_info_set && (ind.header_info & 0xFF) == 59) return StackVerdict::DummyDropped;  // RFC 4303 2.6
-    if (look_inside && inner_needs_software(ind, p, sa->second)) return StackVerdict::SoftwareIpsec;
+    if (look_inside && inner_needs_software(ind, p, *sa)) return StackVerdict::SoftwareIpsec;
     return StackVerdict::Accepted;
 }
 
@@ -176,10 +189,10 @@ StackVerdict TransportModel::on_indication(const Indication& ind) {
     count(v);
     if ((ind.nbl_info & 1) && ind.offload_handle) {
         ++stats_.sa_delete_requests;
-        auto sa = sas_.find(ind.offload_handle);
-        if (sa != sas_.end() && !sa->second.delete_issued && delete_sa) {
-            sa->second.delete_issued = true;
-            const uint32_t pair = sa->second.pair_handle;
+        SaState* sa = find_sa(ind.offload_handle);
+        if (sa && !sa->delete_issued && delete_sa) {
+            sa->delete_issued = true;
+            const uint32_t pair = sa->pair_handle;
             delete_sa(ind.offload_handle);  // inbound first, then its outbound pair
             ++stats_.delete_sa_issued;
             if (pair) {

@@ -77,7 +77,14 @@ private:
     bool inner_needs_software(const Indication& ind, const ParseResult& outer, const SaState& sa) const;
     void count(StackVerdict v);
 
+    SaState* find_sa(uint32_t handle);
+    void forget_found() { found_ = nullptr; }
+
     std::unordered_map<uint32_t, SaState> sas_;
+    // The SA find_sa found last: an indication usually comes from the same SA as the one before (a hash
+    // lookup per frame, twice with a delete request, otherwise). Cleared whenever sas_ changes.
+    uint32_t found_handle_ = 0;
+    SaState* found_ = nullptr;
     TransportStats stats_;
 };
 

@@ -187,8 +187,16 @@ CamEntry unpack_cam_entry(const std::array<uint32_t, reg::kSaDataWords>& w) {
 // 16 crypto_status 17 next_header 18 pad_length 19 unprocessed_reason 20 seq_low(4)
 // 24 timestamp_ps (7 bytes, 2^56 ps = 20 hours) 31 status: bit0 DD (done), written last
 namespace {
-void put_le(uint8_t* p, uint64_t v, size_t n) {
+[[maybe_unused]] void put_le(uint8_t* p, uint64_t v, size_t n) {
     for (size_t i = 0; i < n; ++i) p[i] = uint8_t(v >> (8 * i));
+}
+template <typename T>
+void store_le(uint8_t* p, T v) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    std::memcpy(p, &v, sizeof v);
+#else
+    put_le(p, uint64_t(v), sizeof v);
+#endif
 }
 uint64_t get_le(const uint8_t* p, size_t n) {
     uint64_t v = 0;
@@ -197,19 +205,21 @@ uint64_t get_le(const uint8_t* p, size_t n) {
 }
 }  // namespace
 
+// The fields in fixed-width little-endian stores (the driver and writeback run this for every frame);
+// the 8-byte store of the time stamp is overwritten in its top byte by the status byte.
 std::array<uint8_t, Completion::kBytes> Completion::encode() const {
-    std::array<uint8_t, kBytes> b{};
-    put_le(&b[0], frame_tag, 4);
-    put_le(&b[4], length, 2);
-    put_le(&b[6], ipsec_flags, 2);
-    put_le(&b[8], handle, 4);
-    put_le(&b[12], inner_handle, 4);
+    std::array<uint8_t, kBytes> b;
+    store_le(&b[0], frame_tag);
+    store_le(&b[4], length);
+    store_le(&b[6], ipsec_flags);
+    store_le(&b[8], handle);
+    store_le(&b[12], inner_handle);
     b[16] = crypto_status;
     b[17] = next_header;
     b[18] = pad_length;
     b[19] = unprocessed_reason;
-    put_le(&b[20], seq_low, 4);
-    put_le(&b[24], timestamp_ps, 7);
+    store_le(&b[20], seq_low);
+    store_le(&b[24], timestamp_ps);
     b[31] = done ? 1 : 0;
     return b;
 }

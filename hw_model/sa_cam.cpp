@@ -135,6 +135,7 @@ void SaCamTable::release(uint32_t index) {
 void SaCamTable::unlink(uint32_t index) {
     CamEntry& e = entries_[index];
     if (!e.valid) return;
+    last_.valid = false;
     auto range = by_spi_.equal_range(e.spi);
     for (auto it = range.first; it != range.second; ++it) {
         if (it->second == index) {
@@ -148,13 +149,23 @@ void SaCamTable::unlink(uint32_t index) {
 void SaCamTable::link(uint32_t index) {
     const CamEntry& e = entries_[index];
     if (!e.valid) return;
+    last_.valid = false;
     ++valid_count_;
     if (e.inbound) by_spi_.emplace(e.spi, index);
 }
 
 std::optional<uint32_t> SaCamTable::lookup(uint32_t spi, const IpAddr& dst, CamPort port) {
     ++stats_.lookups;
-    // Among equal candidates the lowest index wins, as in a priority-encoded CAM (never the hash order).
+    if (!(last_.valid && last_.spi == spi && last_.dst == dst)) last_ = match(spi, dst);
+    if (last_.exact || last_.wildcard) ++stats_.hits;
+    else ++stats_.misses;
+    if (last_.wildcard) ++stats_.wildcard_hits;
+    if (observer_) observer_->looked_up(spi, dst, last_.index, port);
+    return last_.index;
+}
+
+// Among equal candidates the lowest index wins, as in a priority-encoded CAM (never the hash order).
+SaCamTable::LastMatch SaCamTable::match(uint32_t spi, const IpAddr& dst) const {
     std::optional<uint32_t> exact, wildcard;
     auto range = by_spi_.equal_range(spi);
     for (auto it = range.first; it != range.second; ++it) {
@@ -163,19 +174,14 @@ std::optional<uint32_t> SaCamTable::lookup(uint32_t spi, const IpAddr& dst, CamP
         if (e.dst == dst && (!exact || it->second < *exact)) exact = it->second;
         else if (e.dst.is_zero() && (!wildcard || it->second < *wildcard)) wildcard = it->second;
     }
-    if (exact) {
-        ++stats_.hits;
-        if (observer_) observer_->looked_up(spi, dst, exact, port);
-        return exact;
-    }
-    if (wildcard) {
-        ++stats_.hits;
-        ++stats_.wildcard_hits;
-    } else {
-        ++stats_.misses;
-    }
-    if (observer_) observer_->looked_up(spi, dst, wildcard, port);
-    return wildcard;
+    LastMatch m;
+    m.valid = true;
+    m.spi = spi;
+    m.dst = dst;
+    m.exact = exact.has_value();
+    m.wildcard = !exact && wildcard;
+    m.index = exact ? exact : wildcard;
+    return m;
 }
 
 // ---- SystemC wrapper ------------------------------------------------------------------------------------

@@ -93,6 +93,16 @@ private:
     void invalidate(uint32_t index);
     void clear(uint32_t index);
     void changed(uint32_t index, reg::SaCmdOp op, bool deferred);
+    // The last lookup's answer: frames of one flow ask the same question again and again. Only link and
+    // unlink change what a lookup finds (the SPI index and the linked entries' addresses): they clear it.
+    struct LastMatch {
+        bool valid = false, exact = false, wildcard = false;
+        uint32_t spi = 0;
+        IpAddr dst;
+        std::optional<uint32_t> index;
+    };
+    LastMatch match(uint32_t spi, const IpAddr& dst) const;
+    LastMatch last_;
 
     std::vector<CamEntry> entries_;
     std::vector<uint32_t> holds_;     // frames in flight holding each bundle (entry index / 2)

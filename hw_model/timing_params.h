@@ -57,16 +57,28 @@ struct TimingParams {
         if (!(core_clock_mhz == clock_cache_mhz_)) {
             clock_cache_mhz_ = core_clock_mhz;
             clock_cache_ps_ = uint64_t(std::llround(1e6 / core_clock_mhz));
+            clock_cache_inverse_ = 1.0 / double(clock_cache_ps_ ? clock_cache_ps_ : 1);
         }
         return clock_cache_ps_;
     }
+    // floor(ps / clock_ps()), the edges up to `ps`: every edge rounding needs it, several times a frame, and a
+    // 64-bit division is slow. Below 2^48 ps (78 hours) the product with the rounded inverse is within far
+    // less than one of the quotient, so one correction step makes it exact.
+    uint64_t edges_in(uint64_t ps) const {
+        const uint64_t c = clock_ps();
+        if (ps >= (uint64_t(1) << 48) || c == 0) return ps / c;
+        uint64_t q = uint64_t(double(ps) * clock_cache_inverse_);
+        if (q * c > ps) --q;
+        else if (ps - q * c >= c) ++q;
+        return q;
+    }
     uint64_t cycles_ps(uint64_t cycles) const { return cycles * clock_ps(); }
     // The first core clock edge at or after `ps`.
-    uint64_t edge_at_or_after(uint64_t ps) const { return (ps + clock_ps() - 1) / clock_ps() * clock_ps(); }
+    uint64_t edge_at_or_after(uint64_t ps) const { return edges_in(ps + clock_ps() - 1) * clock_ps(); }
     // A posted write holds its writer until the last edge before the link is free (never before `now`): the
     // bus interface takes the next write while this one's last bytes are on the link.
     uint64_t writer_release_ps(uint64_t now, uint64_t link_free_ps) const {
-        const uint64_t edge = link_free_ps / clock_ps() * clock_ps();
+        const uint64_t edge = edges_in(link_free_ps) * clock_ps();
         return edge > now ? edge : now;
     }
     // The time conversions every timing mode uses, each in one place so that a rounding rule changes once.
@@ -97,6 +109,7 @@ struct TimingParams {
     // clock_ps()'s cache, valid while core_clock_mhz equals clock_cache_mhz_ (NaN: never computed).
     mutable double clock_cache_mhz_ = std::nan("");
     mutable uint64_t clock_cache_ps_ = 0;
+    mutable double clock_cache_inverse_ = 0;
 
     struct Range {
         std::string name;

@@ -1,5 +1,6 @@
 #include "run_output.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -17,8 +18,6 @@ uint64_t& counter(std::map<std::string, uint64_t, std::less<>>& counts, const ch
     if (it == counts.end()) it = counts.emplace(key, 0).first;
     return it->second;
 }
-
-constexpr size_t kTimeSlots = 1 << 16;  // more than the frames that can be in flight at once
 }
 
 RunOutput::RunOutput(const std::string& dir) : dir_(dir), oob_buffer_(1 << 20), times_(kTimeSlots) {
@@ -34,10 +33,58 @@ RunOutput::RunOutput(const std::string& dir) : dir_(dir), oob_buffer_(1 << 20), 
 
 RunOutput::RunOutput(CountsOnly) : times_(kTimeSlots) {}
 
-size_t RunCounts::latency_bin(uint64_t ps) {
+size_t RunCounts::latency_bin_by_log(uint64_t ps) {
     // bin i covers [1.01^i, 1.01^(i+1)) ns; 2048 bins reach past 800 ms
     const double ns = std::max(1.0, double(ps) / 1000.0);
     return std::min<size_t>(kLatencyBins - 1, size_t(std::log(ns) / std::log(1.01)));
+}
+
+namespace {
+
+// latency_bin_by_log without a log per sample: the first latency (ps) of every bin, found once with the
+// log itself, and per octave and 1/64 of an octave the bin its lowest latency falls in. Exact because the
+// log's bin never decreases as the latency grows (one ps moves log(ns)/log(1.01) by far more than its
+// rounding error, even at 800 ms).
+class LatencyBinTable {
+public:
+    LatencyBinTable() {
+        constexpr size_t n = RunCounts::kLatencyBins;
+        first_ps_[0] = 0;
+        for (size_t b = 1; b < n; ++b) {
+            uint64_t ps = std::max<uint64_t>(first_ps_[b - 1] + 1, uint64_t(std::ceil(1000.0 * std::pow(1.01, double(b)))));
+            while (ps > first_ps_[b - 1] + 1 && RunCounts::latency_bin_by_log(ps - 1) >= b) --ps;
+            while (RunCounts::latency_bin_by_log(ps) < b) ++ps;
+            first_ps_[b] = ps;
+        }
+        for (unsigned octave = kSubBits; octave < 64; ++octave)
+            for (uint64_t sub = 0; sub < kSubs; ++sub) {
+                const uint64_t lowest = (kSubs + sub) << (octave - kSubBits);
+                start_[(octave - kSubBits) * kSubs + sub] = uint16_t(
+                    std::upper_bound(first_ps_.begin(), first_ps_.end(), lowest) - first_ps_.begin() - 1);
+            }
+    }
+    size_t bin(uint64_t ps) const {
+        size_t b = 0;
+        if (ps >= kSubs) {
+            const unsigned octave = 63 - unsigned(__builtin_clzll(ps));
+            b = start_[(octave - kSubBits) * kSubs + ((ps >> (octave - kSubBits)) & (kSubs - 1))];
+        }
+        while (b + 1 < first_ps_.size() && first_ps_[b + 1] <= ps) ++b;  // at most two bins a 1/64 octave
+        return b;
+    }
+
+private:
+    static constexpr unsigned kSubBits = 6;
+    static constexpr uint64_t kSubs = uint64_t(1) << kSubBits;
+    std::array<uint64_t, RunCounts::kLatencyBins> first_ps_{};
+    std::array<uint16_t, (64 - kSubBits) * kSubs> start_{};
+};
+
+}  // namespace
+
+size_t RunCounts::latency_bin(uint64_t ps) {
+    static const LatencyBinTable table;
+    return table.bin(ps);
 }
 
 double RunCounts::percentile_ns(const std::vector<uint64_t>& latency_bins, double fraction) {
@@ -136,11 +183,11 @@ void RunOutput::indicated(const IndicationEvent& ev) {
         counts_.latency_sum_ps += latency;
         counts_.latency_max_ps = std::max(counts_.latency_max_ps, latency);
         ++counts_.latency_count;
-        ++counts_.latency_bins[latency_bin_.of(latency)];
+        ++counts_.latency_bins[RunCounts::latency_bin(latency)];
         if (t.completion_ps >= t.wire_end_ps && t.completion_ps) {
             const uint64_t device = t.completion_ps - t.wire_end_ps;
             counts_.completion_latency_max_ps = std::max(counts_.completion_latency_max_ps, device);
-            ++counts_.completion_latency_bins[completion_bin_.of(device)];
+            ++counts_.completion_latency_bins[RunCounts::latency_bin(device)];
         }
     }
     counts_.last_indication_ps = now;

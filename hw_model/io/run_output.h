@@ -35,7 +35,8 @@ struct RunCounts {
     // The same for last bit on the wire -> the done byte of its completion written (the device's part).
     std::vector<uint64_t> completion_latency_bins = std::vector<uint64_t>(kLatencyBins, 0);
     uint64_t completion_latency_max_ps = 0;
-    static size_t latency_bin(uint64_t ps);
+    static size_t latency_bin(uint64_t ps);         // the bin of latency_bin_by_log, from a table
+    static size_t latency_bin_by_log(uint64_t ps);  // the definition: floor(log(ns) / log(1.01))
     double latency_percentile_ns(double fraction) const { return percentile_ns(latency_bins, fraction); }
     double completion_latency_percentile_ns(double fraction) const {
         return percentile_ns(completion_latency_bins, fraction);
@@ -78,24 +79,8 @@ private:
         uint64_t* value;
     };
     std::vector<BumpCache> bump_cache_;
-    FrameTimes& times(uint32_t frame) { return times_[frame % times_.size()]; }
-    // RunCounts::latency_bin takes a log: the latencies of a run come back to a few values again and again,
-    // so their bins are kept (direct-mapped by the latency).
-    struct BinMemo {
-        static constexpr size_t kSlots = 256;
-        std::array<uint64_t, kSlots> ps;
-        std::array<uint16_t, kSlots> bin{};
-        BinMemo() { ps.fill(UINT64_MAX); }
-        size_t of(uint64_t latency_ps) {
-            const size_t slot = (latency_ps ^ (latency_ps >> 8) ^ (latency_ps >> 16)) % kSlots;
-            if (ps[slot] != latency_ps) {
-                ps[slot] = latency_ps;
-                bin[slot] = uint16_t(RunCounts::latency_bin(latency_ps));
-            }
-            return bin[slot];
-        }
-    };
-    BinMemo latency_bin_, completion_bin_;
+    static constexpr size_t kTimeSlots = 1 << 16;  // more than the frames that can be in flight at once
+    FrameTimes& times(uint32_t frame) { return times_[frame & (kTimeSlots - 1)]; }
     void finish_line();
 
     std::string dir_;

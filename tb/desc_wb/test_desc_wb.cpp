@@ -2,6 +2,7 @@
 // logging test link into HostMemory. Each TEST is its own elaboration (toolchain.md pitfall 9).
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <functional>
@@ -724,4 +725,36 @@ TEST(DescWb, InterruptArrivesOnlyWhenItsBatchIsVisibleInHostMemory) {
     EXPECT_EQ(records_checked, 40);
     EXPECT_GT(batches.size(), 4u);
     EXPECT_LT(batches.size(), 40u) << "no batching happened";
+}
+
+// The completion record's bytes (ov2_types.cpp): every field little-endian at its offset, the time
+// stamp in 7 bytes (its top byte dropped), the done bit alone in byte 31; decode reads back what fits.
+TEST(CompletionRecord, ByteLayout) {
+    Completion c;
+    c.frame_tag = 0x04030201;
+    c.length = 0x0605;
+    c.ipsec_flags = 0x0807;
+    c.handle = 0x0C0B0A09;
+    c.inner_handle = 0x100F0E0D;
+    c.crypto_status = 0x11;
+    c.next_header = 0x12;
+    c.pad_length = 0x13;
+    c.unprocessed_reason = 0x14;
+    c.seq_low = 0x18171615;
+    c.timestamp_ps = 0xFF1F1E1D1C1B1A19;
+    c.done = true;
+    const std::array<uint8_t, Completion::kBytes> b = c.encode();
+    for (size_t i = 0; i < 31; ++i) EXPECT_EQ(b[i], i + 1) << "byte " << i;
+    EXPECT_EQ(b[31], 1);
+    c.done = false;
+    EXPECT_EQ(c.encode()[31], 0);
+    const Completion d = Completion::decode(b.data());
+    EXPECT_EQ(d.frame_tag, c.frame_tag);
+    EXPECT_EQ(d.length, c.length);
+    EXPECT_EQ(d.ipsec_flags, c.ipsec_flags);
+    EXPECT_EQ(d.handle, c.handle);
+    EXPECT_EQ(d.inner_handle, c.inner_handle);
+    EXPECT_EQ(d.seq_low, c.seq_low);
+    EXPECT_EQ(d.timestamp_ps, 0x001F1E1D1C1B1A19u);
+    EXPECT_TRUE(d.done);
 }

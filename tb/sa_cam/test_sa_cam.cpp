@@ -238,3 +238,30 @@ TEST(SaCam, RegistersArriveOnlyAsAlignedWordsOverTlm) {
     master.out->b_transport(t, d);
     EXPECT_EQ(t.get_response_status(), tlm::TLM_ADDRESS_ERROR_RESPONSE);
 }
+
+// The same question asked again (frames of one flow) is answered from the last lookup: every table change
+// in between must show, and the counters and the answer must be those of a fresh search.
+TEST(SaCam, RepeatedLookupsSeeEveryChangeInBetween) {
+    SaCamTable cam(64);
+    const IpAddr dst = *IpAddr::parse("192.0.2.7");
+    EXPECT_FALSE(cam.lookup(0x4400, dst));
+    program(cam, 30, esp_entry(0x4400, "0.0.0.0", 16));
+    EXPECT_EQ(cam.lookup(0x4400, dst), 30u);  // a wildcard appeared
+    EXPECT_EQ(cam.lookup(0x4400, dst), 30u);
+    program(cam, 40, esp_entry(0x4400, "192.0.2.7", 21));
+    EXPECT_EQ(cam.lookup(0x4400, dst), 40u);  // an exact match beats the wildcard
+    program(cam, 12, esp_entry(0x4400, "192.0.2.7", 7));
+    EXPECT_EQ(cam.lookup(0x4400, dst), 12u);  // a lower index
+    program(cam, 12, esp_entry(0x4400, "192.0.2.8", 7));
+    EXPECT_EQ(cam.lookup(0x4400, dst), 40u);  // rewritten to another destination
+    cam.write_register(reg::kSaCmd, 40 | uint32_t(reg::kSaCmdInvalidate) << 28);
+    EXPECT_EQ(cam.lookup(0x4400, dst), 30u);
+    cam.hold(30);
+    cam.write_register(reg::kSaCmd, 30 | uint32_t(reg::kSaCmdInvalidate) << 28);
+    EXPECT_FALSE(cam.lookup(0x4400, dst));  // held, but no longer matched
+    EXPECT_EQ(cam.lookup(0x4400, *IpAddr::parse("192.0.2.8")), 12u);
+    EXPECT_EQ(cam.stats().lookups, 9u);
+    EXPECT_EQ(cam.stats().hits, 7u);
+    EXPECT_EQ(cam.stats().wildcard_hits, 3u);
+    EXPECT_EQ(cam.stats().misses, 2u);
+}

@@ -1,6 +1,8 @@
 // Timing parameters: settable by name, impossible values refused with the parameter named.
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "timing_params.h"
 
 using namespace ov2;
@@ -35,4 +37,28 @@ TEST(TimingParams, ErrorsNameTheParameterAndWhatWasExpected) {
     EXPECT_THROW(t.set("crypto_lanes", "1.5"), std::invalid_argument);
     EXPECT_THROW(t.set("crypto_lanes", "-1"), std::invalid_argument);
     EXPECT_THROW(t.set("bus_latency_ns", "abc"), std::invalid_argument);
+}
+
+// edges_in (and the edge roundings built on it) multiplies by the inverse period instead of dividing: the
+// quotient must be the division's for every clock and every time, at and around the edges above all.
+TEST(TimingParams, EdgeRoundingEqualsTheDivision) {
+    std::mt19937_64 rng(11);
+    for (const char* mhz : {"322", "250", "10000", "1", "156.25", "3.3", "7777"}) {
+        TimingParams t;
+        t.set("core_clock_mhz", mhz);
+        const uint64_t c = t.clock_ps();
+        auto check = [&](uint64_t ps) {
+            ASSERT_EQ(t.edges_in(ps), ps / c) << mhz << " MHz, " << ps << " ps";
+            if (ps <= UINT64_MAX - c) ASSERT_EQ(t.edge_at_or_after(ps), (ps + c - 1) / c * c) << ps;
+            ASSERT_EQ(t.writer_release_ps(0, ps), ps / c * c) << ps;
+        };
+        for (uint64_t k : {uint64_t(0), uint64_t(1), uint64_t(2), uint64_t(1) << 20, (uint64_t(1) << 48) / c,
+                           (uint64_t(1) << 48) / c + 1, UINT64_MAX / c})
+            for (uint64_t ps = k * c > 2 ? k * c - 2 : 0; ps <= k * c + 2 && ps >= k * c - 2; ++ps) check(ps);
+        for (int i = 0; i < 100000; ++i) {
+            const unsigned bits = unsigned(rng() % 64) + 1;
+            check(rng() >> (64 - bits));
+        }
+        check(UINT64_MAX);
+    }
 }
