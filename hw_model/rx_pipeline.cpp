@@ -273,7 +273,21 @@ RxPipeline::RxPipeline(sc_core::sc_module_name name, const TimingParams& timing,
     SC_METHOD(crypto_retire);
 }
 
-void RxPipeline::end_of_elaboration() { in_fifo_ = dynamic_cast<FrameFifo*>(in.get_interface()); }
+void RxPipeline::end_of_elaboration() {
+    parser_.input = dynamic_cast<sc_core::sc_fifo_in_if<RxPacket*>*>(in.get_interface());
+    parser_.input_fifo = dynamic_cast<FrameFifo*>(in.get_interface());
+    parser_.output = &parsed_;
+    parser_.trace = &tr_parser_;
+    parser_.next_trace = &tr_cam_;
+    parser_.work = &RxPipeline::parse_taken_frame;
+    cam_stage_.input = &parsed_;
+    cam_stage_.input_fifo = &parsed_;
+    cam_stage_.output = &looked_up_;
+    cam_stage_.trace = &tr_cam_;
+    cam_stage_.next_trace = &tr_crypto_;
+    cam_stage_.trace_take_on_read = true;  // before it waits for the parse (the waveform's CAM take)
+    cam_stage_.work = &RxPipeline::look_up;
+}
 
 void RxPipeline::trace(Tracer& t, const std::string& next_stage) {
     tr_parser_.attach(t, "parser");
@@ -295,48 +309,50 @@ void RxPipeline::trace(Tracer& t, const std::string& next_stage) {
     looked_up_.set_wake_at_ready(false);
 }
 
-// An SC_METHOD, one step at a time (StageStep), on the edges the thread it replaces woke on: take the
-// frame when it is ready in the MAC's FIFO (the FIFO wakes the stage then), parse it, stay busy for the
-// contract's busy cycles, then hand it on (waiting for room in the FIFO to the CAM stage).
-void RxPipeline::parser_stage() {
+// One step at a time (StageStep), on the edges the threads these stages once were woke on: take a frame
+// from the input (the parser: when it is ready in the MAC's FIFO, which wakes the stage then), do the
+// stage's work on its ready edge, stay busy until the end the work gives, then hand the frame on (waiting
+// for room in the output), or at once when nothing would change (hand_on_early).
+void RxPipeline::step_stage(Stage& s) {
     for (;;) {
-        switch (parser_step_) {
+        switch (s.step) {
         case StageStep::Take:
-            if (!in->nb_read(parser_pkt_)) {
-                sc_core::next_trigger(in->data_written_event());
+            if (!s.input->nb_read(s.pkt)) {
+                sc_core::next_trigger(s.input->data_written_event());
                 return;
             }
-            parser_step_ = StageStep::Ready;
+            if (s.trace_take_on_read) s.trace->take(s.pkt->frame);
+            s.step = StageStep::Ready;
             break;
         case StageStep::Ready: {
-            // The frame stays in the MAC's FIFO until the edge the parser takes it.
-            if (trigger_at(parser_pkt_->ready_ps)) return;
-            const uint64_t busy_end = parse_taken_frame(*parser_pkt_);
-            if (hand_on_early(parser_pkt_, parsed_, in_fifo_, busy_end)) {
-                tr_parser_.done();
-                tr_cam_.in.add(1);
-                parser_pkt_ = nullptr;
-                parser_step_ = StageStep::Take;
-                sc_core::next_trigger(in->data_written_event());
+            if (trigger_at(s.pkt->ready_ps)) return;
+            const uint64_t busy_end = (this->*s.work)(*s.pkt);
+            if (hand_on_early(s.pkt, *s.output, s.input_fifo, busy_end)) {
+                handed_on(s);
+                sc_core::next_trigger(s.input->data_written_event());
                 return;
             }
             sc_core::next_trigger(ps_time(busy_end - now_ps()));
-            parser_step_ = StageStep::Hand;
+            s.step = StageStep::Hand;
             return;
         }
         case StageStep::Hand:
-            if (!parsed_.nb_write(parser_pkt_)) {
-                if (tr_parser_.on()) tr_parser_.stall.set(1);
-                sc_core::next_trigger(parsed_.data_read_event());
+            if (!s.output->nb_write(s.pkt)) {
+                if (s.trace->on()) s.trace->stall.set(1);
+                sc_core::next_trigger(s.output->data_read_event());
                 return;
             }
-            tr_parser_.done();
-            tr_cam_.in.add(1);
-            parser_pkt_ = nullptr;
-            parser_step_ = StageStep::Take;
+            handed_on(s);
             break;
         }
     }
+}
+
+void RxPipeline::handed_on(Stage& s) {
+    s.trace->done();
+    s.next_trace->in.add(1);
+    s.pkt = nullptr;
+    s.step = StageStep::Take;
 }
 
 // The parser takes the frame on this edge: the parse, its cycle contract (docs/timing.md, the RTL's too:
@@ -366,53 +382,10 @@ bool RxPipeline::hand_on_early(RxPacket* pkt, FrameFifo& output, FrameFifo* inpu
     return true;
 }
 
-// An SC_METHOD like the parser stage: take the parsed frame (recorded on the waveform before it is ready),
-// look it up on its ready edge, one lookup a cycle, then hand it on to the crypto stage.
-void RxPipeline::cam_stage() {
-    for (;;) {
-        switch (cam_step_) {
-        case StageStep::Take:
-            if (!parsed_.nb_read(cam_pkt_)) {
-                sc_core::next_trigger(parsed_.data_written_event());
-                return;
-            }
-            tr_cam_.take(cam_pkt_->frame);
-            cam_step_ = StageStep::Ready;
-            break;
-        case StageStep::Ready: {
-            if (trigger_at(cam_pkt_->ready_ps)) return;
-            look_up(*cam_pkt_);
-            const uint64_t busy_end = now_ps() + cycles_ps(1);  // one lookup a cycle
-            if (hand_on_early(cam_pkt_, looked_up_, &parsed_, busy_end)) {
-                tr_cam_.done();
-                tr_crypto_.in.add(1);
-                cam_pkt_ = nullptr;
-                cam_step_ = StageStep::Take;
-                sc_core::next_trigger(parsed_.data_written_event());
-                return;
-            }
-            sc_core::next_trigger(ps_time(busy_end - now_ps()));
-            cam_step_ = StageStep::Hand;
-            return;
-        }
-        case StageStep::Hand:
-            if (!looked_up_.nb_write(cam_pkt_)) {
-                if (tr_cam_.on()) tr_cam_.stall.set(1);
-                sc_core::next_trigger(looked_up_.data_read_event());
-                return;
-            }
-            tr_cam_.done();
-            tr_crypto_.in.add(1);
-            cam_pkt_ = nullptr;
-            cam_step_ = StageStep::Take;
-            break;
-        }
-    }
-}
-
 // The CAM stage's lookup edge: decides the frame on the table's answer and holds its entry (released by the
-// crypto stage); the result is the crypto stage's cam_latency_cycles later.
-void RxPipeline::look_up(RxPacket& pkt) {
+// crypto stage); the result is the crypto stage's cam_latency_cycles later. Busy one cycle (a lookup a
+// cycle).
+uint64_t RxPipeline::look_up(RxPacket& pkt) {
     int32_t lookup = -2;
     decide_outer(pkt, cam_, stats_, &lookup);
     pkt.cam_lookup = lookup;
@@ -426,6 +399,7 @@ void RxPipeline::look_up(RxPacket& pkt) {
         if (lookup >= 0) tr_entry_.set_at(now, uint32_t(lookup));
     }
     pkt.ready_ps = now_ps() + cycles_ps(timing_.cam_latency_cycles);
+    return now_ps() + cycles_ps(1);
 }
 
 // An SC_METHOD, one step at a time (CryptoStep): take a frame, wait for its lookup result, for a free lane

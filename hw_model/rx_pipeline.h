@@ -88,15 +88,28 @@ public:
     void trace(Tracer& t, const std::string& next_stage);
 
 private:
-    // The parser's and the CAM's steps for one frame: take it, wait for it to be ready, then (after the busy
-    // time the ready step set) hand it on.
+    // The parser and the CAM stage, one SC_METHOD each, step through a frame alike: take it, wait for it to
+    // be ready, do the stage's work on that edge (which returns the end of its busy time), then hand it on.
     enum class StageStep { Take, Ready, Hand };
-    void parser_stage();
+    struct Stage {
+        sc_core::sc_fifo_in_if<RxPacket*>* input = nullptr;
+        FrameFifo* input_fifo = nullptr;  // `input`'s channel, when a FrameFifo (hand_on_early)
+        FrameFifo* output = nullptr;
+        StageTrace* trace = nullptr;
+        StageTrace* next_trace = nullptr;
+        bool trace_take_on_read = false;  // else the work records the take, on the ready edge
+        uint64_t (RxPipeline::*work)(RxPacket&) = nullptr;
+        StageStep step = StageStep::Take;
+        RxPacket* pkt = nullptr;  // the frame the stage holds
+    };
+    void step_stage(Stage& s);
+    void handed_on(Stage& s);
+    void parser_stage() { step_stage(parser_); }
+    void cam_stage() { step_stage(cam_stage_); }
     uint64_t parse_taken_frame(RxPacket& pkt);
+    uint64_t look_up(RxPacket& pkt);
     bool hand_on_early(RxPacket* pkt, FrameFifo& output, FrameFifo* input, uint64_t busy_end);
     void end_of_elaboration() override;
-    void cam_stage();
-    void look_up(RxPacket& pkt);
     // The crypto stage's steps for one frame; each may have to wait for its time or its resource.
     enum class CryptoStep { Take, LookedUp, Lane, Reorder };
     void crypto_stage();
@@ -111,14 +124,11 @@ private:
     SaCamTable& cam_;
     CryptoEngine& crypto_;
     CamAnswerSource* cam_answers_ = nullptr;
-    FrameFifo* in_fifo_ = nullptr;  // `in`'s channel, when a FrameFifo
     FrameFifo parsed_;
     FrameFifo looked_up_;
     std::vector<uint64_t> lane_free_ps_;
     uint64_t last_crypto_ready_ps_ = 0;
-    StageStep parser_step_ = StageStep::Take, cam_step_ = StageStep::Take;
-    RxPacket* parser_pkt_ = nullptr;  // the frame the parser stage holds
-    RxPacket* cam_pkt_ = nullptr;     // the frame the CAM stage holds
+    Stage parser_, cam_stage_;
     CryptoStep crypto_step_ = CryptoStep::Take;
     RxPacket* crypto_pkt_ = nullptr;  // the frame the crypto stage holds
     uint64_t crypto_start_ps_ = 0, crypto_lane_busy_ps_ = 0, crypto_ready_ps_ = 0;
