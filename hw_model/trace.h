@@ -1,12 +1,12 @@
 // Waveform output (`ov2sim run --vcd FILE`): a VCD of the pipeline and a GTKWave save file beside it.
 //
-// The blocks are SC_THREADs with timed waits, and many of the things worth seeing happen at times no
-// process is awake at (a crypto lane frees up at start + busy, a DMA write starts when the link is free).
-// So the blocks do not drive sc_signals: they record value changes with the simulated time they happen at
-// (now or later) into a Tracer, which orders them and writes the VCD itself. Recording never waits and
-// never notifies an event, so the simulation's schedule, and every result, is the same with tracing on or
-// off. With tracing off a TraceSignal holds a null Tracer and each write is one test of that pointer.
-// The signals and their meaning: docs/waveforms.md.
+// The blocks are SC_METHODs and SC_THREADs with timed waits, and many of the things worth seeing happen at
+// times no process is awake at (a crypto lane frees up at start + busy, a DMA write starts when the link is
+// free). So the blocks do not drive sc_signals: they record value changes with the simulated time they
+// happen at (now or later) into a Tracer, which orders them and writes the VCD itself. Recording never
+// waits and never notifies an event, so the simulation's schedule, and every result, is the same with
+// tracing on or off. With tracing off a TraceSignal holds a null Tracer and each write is one test of that
+// pointer. The signals and their meaning: docs/waveforms.md.
 #pragma once
 
 #include <algorithm>
