@@ -32,12 +32,12 @@ uint32_t ethernet_fcs(const uint8_t* data, size_t len) {
 
 MacRx::MacRx(sc_core::sc_module_name name, const TimingParams& timing, const MacConfig& config,
              FrameSource& source, RxPacketPool& pool, const sc_core::sc_event& start, bool threads)
-    : sc_module(name), out("out"), timing_(timing), config_(config), source_(source), pool_(pool), start_(start),
-      pacer_(timing_, config_) {
+    : sc_module(name), out("out"), timing_(timing), config_(config), source_(source), pool_(pool), start_(start) {
     SC_HAS_PROCESS(MacRx);
-    if (!threads) return;
-    SC_METHOD(run);
-    SC_THREAD(call_thread);
+    // A thread, not an SC_METHOD: the frame source throws on a bad input record, and a throw from a method
+    // (on the main stack, after QuickThreads' stack switches) makes ASan report a false stack-use-after-scope
+    // (google/sanitizers#189; docs/timing.md, "Speed").
+    if (threads) SC_THREAD(run);
 }
 
 void MacRx::trace(Tracer& t, const std::string& next_stage) {
@@ -101,90 +101,34 @@ void WirePacer::place(const WireFrame& wire, bool first, uint64_t now_ps, uint64
     wire_free_ps_ = end_ps;
 }
 
-// An SC_METHOD, one step at a time (MacStep), waking on the times the wire gives (no stack switch a frame):
-// after the start event, per frame the call before it (through call_thread when it may block), its place
-// on the wire, and its last bit.
 void MacRx::run() {
-    for (;;) {
-        switch (step_) {
-        case MacStep::Start:
-            sc_core::next_trigger(start_);
-            step_ = MacStep::Started;
-            return;
-        case MacStep::Started:
-            pacer_.start(now_ps());
-            step_ = MacStep::Next;
-            break;
-        case MacStep::Next:
-            if (!source_.next(wire_)) {
-                step_ = MacStep::Finished;
-                if (call_before_frame(UINT32_MAX)) return;
-                break;
-            }
-            step_ = MacStep::Place;
-            if (call_before_frame(frame_index_ + 1)) return;
-            break;
-        case MacStep::Place:
-            place_frame();
-            step_ = MacStep::LastBit;
-            if (trigger_at(wire_end_ps_)) return;  // wire_end_ps_ > now: the frame's last bit is ahead
-            break;
-        case MacStep::LastBit:
-            take_frame();
-            step_ = MacStep::Next;
-            break;
-        case MacStep::Finished:
-            finished_ = true;
-            return;
+    sc_core::wait(start_);
+    WirePacer pacer(timing_, config_);
+    pacer.start(now_ps());
+    RxPacket scratch;  // stands in for a frame that finds no context: it is dropped anyway
+    while (source_.next(wire_)) {
+        if (before_frame) before_frame(frame_index_ + 1);
+        uint64_t start_ps = 0, end_ps = 0;
+        pacer.place(wire_, frame_index_ == 0, now_ps(), start_ps, end_ps);
+        if (tr_busy_.on()) {  // on the wire from its first bit to its last
+            tr_busy_.set_at(start_ps, 1);
+            tr_frame_.set_at(start_ps, frame_index_ + 1);
+            tr_busy_.set_at(end_ps, 0);
+            tr_frame_.set_at(end_ps, 0);
         }
+        wait_until_ps(end_ps);  // end_ps > now: the frame's last bit is ahead
+
+        RxPacket* ctx = pool_.try_acquire();
+        RxPacket& pkt = ctx ? *ctx : scratch;
+        pkt.reset(++frame_index_);
+        pkt.data.assign(wire_.bytes.begin(), wire_.bytes.end());
+        pkt.wire_start_ps = start_ps;
+        pkt.wire_end_ps = end_ps;
+        receive(pkt, ctx != nullptr);
+        if (ctx && !passed_on_) pool_.release(ctx);
     }
-}
-
-// before_frame, when set and due, runs in call_thread (it may block); true: the method waits for it.
-bool MacRx::call_before_frame(uint32_t frame) {
-    if (!before_frame || (before_frame_due && !before_frame_due(frame))) return false;
-    call_frame_ = frame;
-    call_requested_.notify();  // the thread runs in this evaluation phase, and comes back in it if it need not wait
-    sc_core::next_trigger(call_done_);
-    return true;
-}
-
-void MacRx::call_thread() {
-    for (;;) {
-        sc_core::wait(call_requested_);
-        before_frame(call_frame_);
-        call_done_.notify();
-    }
-}
-
-void MacRx::place_frame() {
-    pacer_.place(wire_, frame_index_ == 0, now_ps(), wire_start_ps_, wire_end_ps_);
-    if (tr_busy_.on()) {  // on the wire from its first bit to its last
-        tr_busy_.set_at(wire_start_ps_, 1);
-        tr_frame_.set_at(wire_start_ps_, frame_index_ + 1);
-        tr_busy_.set_at(wire_end_ps_, 0);
-        tr_frame_.set_at(wire_end_ps_, 0);
-    }
-}
-
-// The frame's last bit is in: it takes a context (or, with none free, stands in scratch_ to be dropped).
-void MacRx::take_frame() {
-    RxPacket* ctx = pool_.try_acquire();
-    RxPacket& pkt = ctx ? *ctx : scratch_;
-    pkt.reset(++frame_index_);
-    pkt.data.assign(wire_.bytes.begin(), wire_.bytes.end());
-    pkt.wire_start_ps = wire_start_ps_;
-    pkt.wire_end_ps = wire_end_ps_;
-    receive(pkt, ctx != nullptr);
-    if (ctx && !passed_on_) pool_.release(ctx);
-}
-
-// For an SC_METHOD: true (and the method triggered then) while simulated time `ps` is still ahead.
-bool MacRx::trigger_at(uint64_t ps) {
-    const uint64_t now = now_ps();
-    if (ps <= now) return false;
-    sc_core::next_trigger(ps_time(ps - now));
-    return true;
+    if (before_frame) before_frame(UINT32_MAX);
+    finished_ = true;
 }
 
 // The frame's last bit has arrived: check it, then queue it for the parser if the FIFO has room.

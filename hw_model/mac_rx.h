@@ -2,8 +2,7 @@
 // the wire at line rate with preamble and inter-frame gap, checks the FCS when frames carry one and counts
 // runts, oversize frames and FCS errors. Frames wait in a receive FIFO of mac_fifo_bytes for the parser;
 // the wire never waits, so a frame that finds the FIFO full is dropped (rx_missed), as a NIC does when the
-// host does not keep up. Every frame it drops is reported through on_drop. The MAC is an SC_METHOD (no stack
-// switch a frame); only a before_frame call that may block runs in a thread of its own.
+// host does not keep up. Every frame it drops is reported through on_drop.
 #pragma once
 
 #include <algorithm>
@@ -77,11 +76,9 @@ public:
     sc_core::sc_port<sc_core::sc_fifo_out_if<RxPacket*>> out;
     std::function<void(const RxPacket&, MacDrop)> on_drop;  // frame leaves here: no completion follows
     std::function<void(const RxPacket&)> on_arrival;          // every frame, when its last bit arrived
-    // Called before frame n's first bit (and with n = UINT32_MAX after the last frame), in a thread of the
-    // MAC's; may block: the wire stays idle until it returns. before_frame_due (optional) says whether the
-    // call for frame n has anything to do: when it says no, the call is left out (no thread switch).
+    // Called in the MAC's thread before frame n's first bit (and with n = UINT32_MAX after the last frame);
+    // may block: the wire stays idle until it returns.
     std::function<void(uint32_t frame)> before_frame;
-    std::function<bool(uint32_t frame)> before_frame_due;
 
     // threads = false: the block only holds its configuration (the fast mode runs the frames).
     MacRx(sc_core::sc_module_name name, const TimingParams& timing, const MacConfig& config, FrameSource& source,
@@ -101,13 +98,7 @@ public:
     uint32_t frames_seen() const { return frame_index_; }
 
 private:
-    enum class MacStep { Start, Started, Next, Place, LastBit, Finished };
     void run();
-    bool call_before_frame(uint32_t frame);
-    void call_thread();
-    void place_frame();
-    void take_frame();
-    bool trigger_at(uint64_t ps);
     void receive(RxPacket& pkt, bool have_context);
 
     const TimingParams& timing_;
@@ -115,12 +106,6 @@ private:
     FrameSource& source_;
     RxPacketPool& pool_;
     const sc_core::sc_event& start_;
-    WirePacer pacer_;
-    MacStep step_ = MacStep::Start;
-    uint64_t wire_start_ps_ = 0, wire_end_ps_ = 0;  // the frame on the wire
-    uint32_t call_frame_ = 0;                       // the frame before_frame is called for
-    sc_core::sc_event call_requested_, call_done_;
-    RxPacket scratch_;  // stands in for a frame that finds no context: it is dropped anyway
     WireFrame wire_;
     MacStats stats_;
     uint32_t frame_index_ = 0;

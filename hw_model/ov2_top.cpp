@@ -71,9 +71,6 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
     mac_->before_frame = [this](uint32_t frame) {
         if (driver_->has_scheduled_oids()) driver_->run_scheduled_oids(frame);
     };
-    mac_->before_frame_due = [this](uint32_t frame) {
-        return driver_->has_scheduled_oids() && driver_->next_oid_frame() <= frame;
-    };
     connect_crypto_to_cam();
     connect_observers(output);
     connect_rtl();
