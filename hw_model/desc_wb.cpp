@@ -399,12 +399,4 @@ void DescWb::queue_record(RxPacket& pkt) {
     tr_.done();
 }
 
-// For an SC_METHOD: true (and the method triggered then) while simulated time `ps` is still ahead.
-bool DescWb::trigger_at(uint64_t ps) {
-    const uint64_t now = now_ps();
-    if (ps <= now) return false;
-    sc_core::next_trigger(ps_time(ps - now));
-    return true;
-}
-
 }  // namespace ov2

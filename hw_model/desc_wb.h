@@ -102,7 +102,6 @@ private:
     void start_frame_write(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_len);
     bool post_next_piece(RxPacket& pkt);
     void queue_record(RxPacket& pkt);
-    bool trigger_at(uint64_t ps);
     void write_batch(size_t count);
     void encode_record(Completion& c, uint8_t* out);
 

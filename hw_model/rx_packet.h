@@ -54,6 +54,14 @@ inline void wait_until_ps(uint64_t ps) {
     if (ps > now) sc_core::wait(ps_time(ps - now));
 }
 
+// The same for an SC_METHOD: true, and the method triggered then, while simulated time `ps` is still ahead.
+inline bool trigger_at(uint64_t ps) {
+    const uint64_t now = now_ps();
+    if (ps <= now) return false;
+    sc_core::next_trigger(ps_time(ps - now));
+    return true;
+}
+
 // Device blocks act on core clock edges only (cycle mode, docs/timing.md): a block woken by anything that is
 // not on the core clock (a register write over MMIO, a DMA finishing on the bus) waits for the next edge.
 inline void wait_for_edge(const TimingParams& t) { wait_until_ps(t.edge_at_or_after(now_ps())); }

@@ -501,14 +501,6 @@ void RxPipeline::finish_crypto(RxPacket& pkt) {
     crypto_step_ = CryptoStep::Reorder;
 }
 
-// For an SC_METHOD: true (and the method triggered then) while simulated time `ps` is still ahead.
-bool RxPipeline::trigger_at(uint64_t ps) {
-    const uint64_t now = now_ps();
-    if (ps <= now) return false;
-    sc_core::next_trigger(ps_time(ps - now));
-    return true;
-}
-
 // An SC_METHOD: hands the finished frames at the head of the reorder buffer on to writeback, each when its
 // result is ready and the FIFO to writeback has room, then sleeps until one of those can change.
 void RxPipeline::crypto_retire() {

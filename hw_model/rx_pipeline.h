@@ -115,7 +115,6 @@ private:
     void crypto_stage();
     void start_crypto(RxPacket& pkt);
     void finish_crypto(RxPacket& pkt);
-    bool trigger_at(uint64_t ps);
     void crypto_retire();
     void confirm_lookup(RxPacket& pkt);
     uint64_t cycles_ps(uint64_t cycles) const { return timing_.cycles_ps(cycles); }
