@@ -327,7 +327,9 @@ module sa_cam #(
     assign lk_ready = adv && !rst;
 
     // {exact found, exact index, wildcard found, wildcard index}. Only live entries take part; a 32-entry
-    // group without one is skipped at once (for the simulation's speed: the logic is the same).
+    // group without one is skipped at once, and the groups after the one holding the lowest exact match are
+    // not scanned (for the simulation's speed: an exact match decides the result, so the outputs are the
+    // same; only the unused wildcard fields of s1_match may differ).
     typedef struct packed {
         logic        exact;
         logic [11:0] exact_index;
@@ -342,7 +344,7 @@ module sa_cam #(
     function automatic match_t find(input logic [31:0] spi, input logic [7:0] version, input logic [127:0] dst);
         match_t m;
         m = '0;
-        for (int g = 0; g < GROUPS; g++) begin
+        for (int g = 0; g < GROUPS && !m.exact; g++) begin
             logic [31:0] group;  // the group's live bits, read once
             group = live_groups[g * 32 +: 32];
             if (group != 32'd0) begin
