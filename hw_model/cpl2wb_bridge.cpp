@@ -72,11 +72,10 @@ std::array<uint8_t, Completion::kBytes> Cpl2WbBridge::encode(const Completion& c
     std::array<uint8_t, Completion::kBytes> got{};
     std::memcpy(got.data(), m.cpl_record.data(), got.size());
     if (!m.cpl_valid) mismatch(next_edge_, "cpl_valid", 1, 0);
-    for (size_t i = 0; i < got.size(); ++i)
-        if (got[i] != want[i]) {
-            mismatch(next_edge_, "cpl_record byte " + std::to_string(i), want[i], got[i]);
-            break;
-        }
+    if (got != want) {
+        const size_t i = size_t(std::mismatch(got.begin(), got.end(), want.begin()).first - got.begin());
+        mismatch(next_edge_, "cpl_record byte " + std::to_string(i), want[i], got[i]);
+    }
     ++stats_.transfers;
     return got;
 }

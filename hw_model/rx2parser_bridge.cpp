@@ -169,13 +169,22 @@ void Rx2ParserBridge::check_before_edge(uint64_t edge, bool offered) {
     if (bool(m.r_valid) != contract_.r_valid()) mismatch(edge, "r_valid (contract)", contract_.r_valid(), m.r_valid);
     if (offered && beats_taken_ == 0 && streams_.front().first_edge == edge && !m.s_ready)
         mismatch(edge, "s_ready (first beat on the edge the stage took the frame)", 1, 0);
-    for (size_t w = 0; w < kWords; ++w) s_words_[w] = m.s_data[w];
-    s_words_[kWords] = m.s_last;
-    s_words_[kWords + 1] = uint32_t(m.s_keep);
+    // The handshake checkers compare data only across a stall: the beat and the record are gathered then.
     rtl::Mismatch mm;
-    s_check_->check(edge, offered, m.s_ready, s_words_, mm);
-    const ParserRecord record = m.r_valid ? parser_record_of_pins(m) : ParserRecord{};
-    r_check_->check(edge, m.r_valid, m.r_ready, record.data(), m.r_valid ? record.size() : 0, mm);
+    if (s_check_->wants_data(offered, m.s_ready)) {
+        for (size_t w = 0; w < kWords; ++w) s_words_[w] = m.s_data[w];
+        s_words_[kWords] = m.s_last;
+        s_words_[kWords + 1] = uint32_t(m.s_keep);
+        s_check_->check(edge, offered, m.s_ready, s_words_, mm);
+    } else {
+        s_check_->check(edge, offered, m.s_ready, nullptr, 0, mm);
+    }
+    if (r_check_->wants_data(m.r_valid, m.r_ready)) {
+        const ParserRecord record = m.r_valid ? parser_record_of_pins(m) : ParserRecord{};
+        r_check_->check(edge, m.r_valid, m.r_ready, record.data(), m.r_valid ? record.size() : 0, mm);
+    } else {
+        r_check_->check(edge, m.r_valid, m.r_ready, nullptr, 0, mm);
+    }
     if (mm.found) mismatch(edge, mm.signal, mm.expected, mm.actual);
 }
 

@@ -110,7 +110,9 @@ void Tlm2CamBridge::looked_up(uint32_t spi, const IpAddr& dst, std::optional<uin
     Lookup k;
     k.spi = key_fault_ ? spi ^ 1 : spi;
     k.version = dst.version;
-    k.dst = dst.bytes;
+    for (int w = 0; w < 4; ++w)
+        k.dst[w] = uint32_t(dst.bytes[4 * w]) | uint32_t(dst.bytes[4 * w + 1]) << 8 |
+                   uint32_t(dst.bytes[4 * w + 2]) << 16 | uint32_t(dst.bytes[4 * w + 3]) << 24;
     k.hit = result.has_value();
     k.index = result.value_or(0);
     k.wildcard = result && table_.entry(*result).dst.is_zero() && !dst.is_zero();
@@ -229,31 +231,31 @@ void Tlm2CamBridge::drive_inputs(uint64_t edge) {
         if (!op.write) read_driven_ = op;
         reg_q_.pop_front();
     }
-    m.lk_valid = !key_q_.empty();
-    const Lookup k = key_q_.empty() ? Lookup{} : key_q_.front();
+    static const Lookup kNoKey{};
+    const bool key = !key_q_.empty();
+    const Lookup& k = key ? key_q_.front() : kNoKey;
+    m.lk_valid = key;
     m.lk_spi = k.spi;
     m.lk_ip_version = k.version;
-    for (int w = 0; w < 4; ++w)
-        m.lk_dst[w] = uint32_t(k.dst[4 * w]) | uint32_t(k.dst[4 * w + 1]) << 8 |
-                      uint32_t(k.dst[4 * w + 2]) << 16 | uint32_t(k.dst[4 * w + 3]) << 24;
-    m.hold_valid = !hold_q_.empty();
-    m.hold_index = hold_q_.empty() ? 0 : hold_q_.front();
-    m.rel_valid = !rel_q_.empty();
-    m.rel_index = rel_q_.empty() ? 0 : rel_q_.front();
-    if (!hold_q_.empty()) hold_q_.pop_front();
-    if (!rel_q_.empty()) rel_q_.pop_front();
+    for (int w = 0; w < 4; ++w) m.lk_dst[w] = k.dst[w];
+    const bool hold = !hold_q_.empty(), rel = !rel_q_.empty();
+    m.hold_valid = hold;
+    m.hold_index = hold ? hold_q_.front() : 0;
+    m.rel_valid = rel;
+    m.rel_index = rel ? rel_q_.front() : 0;
+    if (hold) hold_q_.pop_front();
+    if (rel) rel_q_.pop_front();
     rtl::settle_low(m);
     rtl::Mismatch mm;
     lk_check_->check(edge, m.lk_valid, m.lk_ready, std::array<uint32_t, 2>{k.spi, uint32_t(k.version)}, mm);
     if (mm.found) mismatch(edge, mm.signal, 0, 1);
     if (m.lk_valid && m.lk_ready) {
-        Lookup taken = k;
-        taken.accepted = edge;
-        in_flight_.push_back(taken);
+        in_flight_.push_back(k);
+        in_flight_.back().accepted = edge;
         key_q_.pop_front();
         ++stats_.transfers;
     }
-    stats_.delayed_inputs += key_q_.size() + hold_q_.size() + rel_q_.size() > 0;
+    stats_.delayed_inputs += !key_q_.empty() || !hold_q_.empty() || !rel_q_.empty();
 }
 
 // The outputs after `edge`: register read data, the entry-changed and deferred-clear pulses, and the

@@ -85,7 +85,7 @@ private:
     struct Lookup {
         uint32_t spi = 0;
         uint8_t version = 0;
-        std::array<uint8_t, 16> dst{};
+        std::array<uint32_t, 4> dst{};  // as lk_dst carries it: byte i at bits 8 * (i % 4) of word i / 4
         bool hit = false, wildcard = false, inner = false;
         uint32_t index = 0;
         uint64_t accepted = 0;  // the edge the RTL took it on

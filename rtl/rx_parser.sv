@@ -135,26 +135,29 @@ module rx_parser #(
     // ---- the record, with the length checks settled in the model's order: a buffer over 65535 bytes
     // first, then the IP datagram beyond the frame, then whatever the walk found. For Malformed only kind,
     // error, vlan_tags, ip_version and l3_offset mean anything (docs/rx_parser.md); the rest reads as zero.
+    // The record is loaded into the output pipeline only with r_valid (the r_* pins mean nothing without
+    // it): computed inside the clocked block, on that edge alone (docs/rtl.md, "Co-simulation speed").
     logic malformed;
-    logic [REC-1:0] rec;
     assign malformed = too_long || beyond || kind == K_MALFORMED;
-    assign rec = {malformed ? K_MALFORMED : kind,
-                  too_long ? E_TOO_LONG : beyond ? len_error : malformed ? err : 5'd0,
-                  malformed ? 3'd0 : syn,
-                  too_long ? 2'd0 : vlan,
-                  too_long ? 4'd0 : ipver,
-                  !malformed && v4opt, !malformed && v6ext, !malformed && frag,
-                  too_long ? 16'd0 : l3_off[15:0],
-                  malformed ? 32'd0 : l3_len,
-                  malformed ? 16'd0 : udp_off[15:0],
-                  malformed ? 16'd0 : ipsec_off[15:0],
-                  malformed ? 8'd0 : iproto,
-                  malformed ? 16'd0 : nho[15:0],
-                  malformed ? 32'd0 : spi,
-                  malformed ? 32'd0 : seq,
-                  !malformed && addr_set,
-                  malformed ? 128'd0 : src,
-                  malformed ? 128'd0 : dst};
+    function automatic logic [REC-1:0] record();
+        return {malformed ? K_MALFORMED : kind,
+                too_long ? E_TOO_LONG : beyond ? len_error : malformed ? err : 5'd0,
+                malformed ? 3'd0 : syn,
+                too_long ? 2'd0 : vlan,
+                too_long ? 4'd0 : ipver,
+                !malformed && v4opt, !malformed && v6ext, !malformed && frag,
+                too_long ? 16'd0 : l3_off[15:0],
+                malformed ? 32'd0 : l3_len,
+                malformed ? 16'd0 : udp_off[15:0],
+                malformed ? 16'd0 : ipsec_off[15:0],
+                malformed ? 8'd0 : iproto,
+                malformed ? 16'd0 : nho[15:0],
+                malformed ? 32'd0 : spi,
+                malformed ? 32'd0 : seq,
+                !malformed && addr_set,
+                malformed ? 128'd0 : src,
+                malformed ? 128'd0 : dst};
+    endfunction
     assign r_valid = pv[STAGES-1];
     assign {r_kind, r_error, r_syntax_error, r_vlan_tags, r_ip_version, r_ipv4_options, r_ipv6_ext, r_fragment,
             r_l3_offset, r_l3_length, r_udp_offset, r_ipsec_offset, r_ipsec_proto, r_next_header_offset, r_spi,
@@ -194,6 +197,10 @@ module rx_parser #(
         bad_now = avail_now > 32'd65535 || (len_check && ip_end > avail_now);
         walk_step = en && active && !walk_done && (pos + 32'(STEP) <= avail_now || (last_now && !bad_now));
 
+        // The record enters the output pipeline first, read before this edge's step changes the result
+        // registers (Verilator then needs no copy of them).
+        if (!rst && en && complete) prec[0] <= record();
+
         // Reset and the first beat of a frame (step 1) start every walker and result register from the same
         // value; step 1's own assignments below come later in this block and take precedence.
         if (rst || take_first) begin
@@ -231,14 +238,12 @@ module rx_parser #(
             pv <= '0;
             for (int i = 0; i < STAGES; i++) prec[i] <= '0;
             active <= 1'b0;
-            win <= '0;
             nb <= '0;
             eof <= 1'b0;
             len <= '0;
         end else if (en) begin
             // The output pipeline: the record of a complete frame enters it.
             pv[0] <= complete;
-            prec[0] <= rec;
             for (int i = 1; i < STAGES; i++) begin
                 pv[i] <= pv[i-1];
                 prec[i] <= prec[i-1];
@@ -246,7 +251,6 @@ module rx_parser #(
             if (complete) active <= 1'b0;
             // Stream side.
             if (take) begin
-                win <= {s_data, win[8*KEPT*W-1:8*W]};
                 nb <= take_first ? 32'd1 : nb + 32'd1;
                 eof <= s_last;
                 if (s_last) len <= (take_first ? 32'd0 : nbw) + 32'(keep_count);
@@ -496,6 +500,9 @@ module rx_parser #(
                 end
             end
         end
+        // The kept beats shift last, after the walk step has read them: Verilator then shifts them in place
+        // rather than through a copy of all KEPT beats on every edge.
+        if (rst || (en && take)) win <= rst ? '0 : {s_data, win[8*KEPT*W-1:8*W]};
     end
 
     // Offsets above 16 bits only occur in frames over 65535 bytes, which are Malformed.

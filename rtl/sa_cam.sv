@@ -99,11 +99,6 @@ module sa_cam #(
 
     // ---- register bus and commands --------------------------------------------------------------------
 
-    logic [11:0] cmd_index;
-    logic [3:0]  cmd_op;
-    assign cmd_index = reg_wdata[11:0];
-    assign cmd_op = reg_wdata[31:28];
-
     function automatic entry_t unpack_staging();
         entry_t e;
         e.valid = staging[0][0];
@@ -129,32 +124,51 @@ module sa_cam #(
 
     // ---- hold port ------------------------------------------------------------------------------------
     // This edge's hold and release act before its register command: the command sees the hold count after
-    // them, and a bundle whose last release is on this edge as already cleared.
+    // them, and a bundle whose last release is on this edge as already cleared. Hold counts, commands and
+    // register reads are one clocked block; what it derives from the inputs (the hold/release terms, the
+    // command's operands) are its blocking temporaries: the same logic in front of the same registers, but
+    // continuous logic that reads an input is evaluated by Verilator on every eval() (docs/rtl.md,
+    // "Co-simulation speed").
     localparam int BI = $clog2(ENTRIES) - 1;  // bundle index bits
-    logic [BI-1:0] hb, rb, cb;
-    assign hb = hold_index[BI:1];
-    assign rb = rel_index[BI:1];
-    logic hold_ok, rel_seen, rel_dec, rel_last;
-    assign hold_ok = hold_valid && 32'(hold_index) < 32'(ENTRIES);
-    assign rel_seen = rel_valid && 32'(rel_index) < 32'(ENTRIES);
-    logic [HOLD_BITS-1:0] hold_count, rel_count, cmd_count;  // before this edge
-    assign hold_count = counted[hb] ? holds[hb] : '0;
-    assign rel_count = counted[rb] ? holds[rb] : '0;
-    // A release of a bundle nobody holds is ignored (SaCamTable::release).
-    assign rel_dec = rel_seen && (rel_count != '0 || (hold_ok && hb == rb));
-    assign rel_last = rel_dec && rel_count == HOLD_BITS'(1) && !(hold_ok && hb == rb);
-    logic [1:0] clear_pair;  // retiring entries of bundle rb cleared on this edge
-    assign clear_pair = rel_last ? retiring[{rb, 1'b0} +: 2] : 2'b00;
-    // The command's entry as this edge's release leaves it, and its bundle's count after the hold/release.
-    assign cb = cmd_index[BI:1];
-    logic cmd_cleared, cmd_written, cmd_retiring, cmd_held;
-    assign cmd_cleared = cb == rb && clear_pair[cmd_index[0]];
-    assign cmd_written = written[cmd_index[BI:0]] && !cmd_cleared;
-    assign cmd_retiring = retiring[cmd_index[BI:0]] && !cmd_cleared;
-    assign cmd_count = counted[cb] ? holds[cb] : '0;
-    assign cmd_held = cmd_count + HOLD_BITS'(hold_ok && hb == cb) - HOLD_BITS'(rel_dec && rb == cb) != '0;
+    localparam int EI = $clog2(ENTRIES);      // entry index bits
 
     always_ff @(posedge clk) begin
+        logic [BI-1:0]        hb, rb, cb;
+        logic                 hold_ok, rel_seen, rel_dec, rel_last;
+        logic [HOLD_BITS-1:0] hold_count, rel_count, cmd_count;  // before this edge
+        logic [1:0]           clear_pair;  // retiring entries of bundle rb cleared on this edge
+        logic [11:0]          cmd_index;
+        logic [3:0]           cmd_op;
+        logic [EI-1:0]        ci;
+        logic                 cmd_in_range, cmd_cleared, cmd_written, cmd_retiring, cmd_held;
+        entry_t               staged, cmd_entry;
+        entry_t               read_entry;  // a retiring entry reads back as CamEntry{}, as in SaCamTable
+        logic                 staged_ok;
+
+        hb = hold_index[BI:1];
+        rb = rel_index[BI:1];
+        hold_ok = hold_valid && 32'(hold_index) < 32'(ENTRIES);
+        rel_seen = rel_valid && 32'(rel_index) < 32'(ENTRIES);
+        hold_count = counted[hb] ? holds[hb] : '0;
+        rel_count = counted[rb] ? holds[rb] : '0;
+        // A release of a bundle nobody holds is ignored (SaCamTable::release).
+        rel_dec = rel_seen && (rel_count != '0 || (hold_ok && hb == rb));
+        rel_last = rel_dec && rel_count == HOLD_BITS'(1) && !(hold_ok && hb == rb);
+        clear_pair = rel_last ? retiring[{rb, 1'b0} +: 2] : 2'b00;
+        // The command's entry as this edge's release leaves it, and its bundle's count after the
+        // hold/release. Everything the block reads of its own registers is read here, before it writes any
+        // (Verilator then updates them in place rather than through a copy of each on every edge).
+        cmd_index = reg_wdata[11:0];
+        cmd_op = reg_wdata[31:28];
+        ci = cmd_index[EI-1:0];
+        cmd_in_range = 32'(cmd_index) < 32'(ENTRIES);
+        cb = cmd_index[BI:1];
+        cmd_cleared = cb == rb && clear_pair[cmd_index[0]];
+        cmd_written = written[ci] && !cmd_cleared;
+        cmd_retiring = retiring[ci] && !cmd_cleared;
+        cmd_count = counted[cb] ? holds[cb] : '0;
+        cmd_held = cmd_count + HOLD_BITS'(hold_ok && hb == cb) - HOLD_BITS'(rel_dec && rb == cb) != '0;
+
         if (rst) begin
             counted <= '0;
         end else if (hold_ok && rel_dec && hb == rb) begin
@@ -166,21 +180,6 @@ module sa_cam #(
             end
             if (rel_dec) holds[rb] <= rel_count - HOLD_BITS'(1);
         end
-    end
-
-    logic cmd_in_range;
-    assign cmd_in_range = 32'(cmd_index) < 32'(ENTRIES);
-
-    logic [$clog2(ENTRIES)-1:0] ci;
-    assign ci = cmd_index[$clog2(ENTRIES)-1:0];
-
-    // The command's operands are blocking temporaries of the clocked block, computed on an SA_CMD write
-    // only: the same logic in front of the same registers, but continuous logic that reads an input is
-    // evaluated by Verilator on every eval() (docs/rtl.md, "Co-simulation speed").
-    always_ff @(posedge clk) begin
-        entry_t staged, cmd_entry;
-        entry_t read_entry;  // a retiring entry reads back as CamEntry{}, as in SaCamTable
-        logic   staged_ok;
 
         upd_valid <= 1'b0;
         reg_rvalid <= 1'b0;
@@ -223,7 +222,7 @@ module sa_cam #(
                     A_UDP: udp_esp_mask <= reg_wdata;
                     A_CMD: begin
                         staged = unpack_staging();
-                        cmd_entry = cmd_written ? mem[cmd_index[BI:0]] : DEFAULT_ENTRY;
+                        cmd_entry = cmd_written ? mem[ci] : DEFAULT_ENTRY;
                         read_entry = cmd_retiring ? DEFAULT_ENTRY : cmd_entry;
                         // SaCamTable::execute's checks: index in range (cmd_in_range), key lengths within
                         // their arrays, IP version 4 or 6.
@@ -328,7 +327,9 @@ module sa_cam #(
     assign lk_ready = adv && !rst;
 
     // {exact found, exact index, wildcard found, wildcard index}. Only live entries take part; a 32-entry
-    // group without one is skipped at once (for the simulation's speed: the logic is the same).
+    // group without one is skipped at once, and the groups after the one holding the lowest exact match are
+    // not scanned (for the simulation's speed: an exact match decides the result, so the outputs are the
+    // same; only the unused wildcard fields of s1_match may differ).
     typedef struct packed {
         logic        exact;
         logic [11:0] exact_index;
@@ -343,10 +344,12 @@ module sa_cam #(
     function automatic match_t find(input logic [31:0] spi, input logic [7:0] version, input logic [127:0] dst);
         match_t m;
         m = '0;
-        for (int g = 0; g < GROUPS; g++) begin
-            if (live_groups[g * 32 +: 32] != 32'd0) begin
+        for (int g = 0; g < GROUPS && !m.exact; g++) begin
+            logic [31:0] group;  // the group's live bits, read once
+            group = live_groups[g * 32 +: 32];
+            if (group != 32'd0) begin
                 for (int j = 0; j < 32; j++) begin
-                    if (live_groups[g * 32 + j]) begin
+                    if (group[j]) begin
                         if (mem[g * 32 + j].spi == spi && mem[g * 32 + j].ip_version == version) begin
                             if (mem[g * 32 + j].dst == dst && !m.exact) begin
                                 m.exact = 1'b1;

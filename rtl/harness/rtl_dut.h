@@ -167,21 +167,26 @@ public:
         check(cycle, valid, ready, data.data(), N, mm);
     }
     void check(uint64_t cycle, bool valid, bool ready, const uint32_t* data, size_t words, Mismatch& mm) {
-        if (held_) {
-            if (!valid) mm.fail(cycle, name_ + ".valid", "held high while stalled", "dropped");
-            else if (!std::equal(data, data + words, held_data_.begin(), held_data_.end()))
-                mm.fail(cycle, name_ + ".data", "stable while stalled: " + Mismatch::show(held_data_),
-                        Mismatch::show(std::vector<uint32_t>(data, data + words)));
-        }
+        if (held_) check_held(cycle, valid, data, words, mm);
         held_ = valid && !ready;
         if (held_) held_data_.assign(data, data + words);
-        if (valid && ready) ++transfers_;
-        if (valid && !ready) ++stalls_;
+        transfers_ += valid && ready;
+        stalls_ += held_;
     }
+    // Whether this cycle's check reads the data: only a stalled transfer (now or in the cycle before) has
+    // its data compared. Otherwise check() may get no data (nullptr, 0), so a caller can skip gathering it.
+    bool wants_data(bool valid, bool ready) const { return held_ || (valid && !ready); }
     uint64_t transfers() const { return transfers_; }
     uint64_t stalls() const { return stalls_; }
 
 private:
+    void check_held(uint64_t cycle, bool valid, const uint32_t* data, size_t words, Mismatch& mm) const {
+        if (!valid) mm.fail(cycle, name_ + ".valid", "held high while stalled", "dropped");
+        else if (!std::equal(data, data + words, held_data_.begin(), held_data_.end()))
+            mm.fail(cycle, name_ + ".data", "stable while stalled: " + Mismatch::show(held_data_),
+                    Mismatch::show(std::vector<uint32_t>(data, data + words)));
+    }
+
     std::string name_;
     bool held_ = false;
     std::vector<uint32_t> held_data_;
