@@ -115,6 +115,7 @@ private:
     void advance_until_taken(uint64_t s);
     void feed(uint64_t s, uint64_t retire_ps);
     void writer_step(uint64_t now);
+    void write_pieces(uint64_t now);
     bool writer_take_buffer(uint64_t now);
     void prefetch_next_buffer(uint32_t last_len);
     void batcher_step(uint64_t now);
@@ -203,7 +204,7 @@ private:
     size_t msi_first_ = 0, msi_count_ = 0;
     uint32_t drv_head_ = 0, handled_ = 0, give_back_tail_ = 0;
     // TimingParams' conversions of the constant latencies, computed once.
-    const uint64_t cycle_ps_, cam_latency_ps_;
+    const uint64_t cycle_ps_, cam_latency_ps_, full_piece_ps_;
 };
 
 }  // namespace ov2
