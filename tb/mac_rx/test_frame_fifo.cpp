@@ -145,3 +145,89 @@ TEST(FrameFifo, NbWriteRefusesWhenFullAndNbReadWhenEmpty) {
     EXPECT_TRUE(first);
     EXPECT_TRUE(second);
 }
+
+// write_at: a frame written now for a later time acts, for the reader, exactly as the write then.
+TEST(FrameFifo, ATimedWriteReachesAWaitingReaderAtItsTimeOrItsLaterReadyTime) {
+    FifoBench b("b", 2);
+    RxPacket f1 = frame_ready_at(1, 3000), f2 = frame_ready_at(2, 9000);
+    std::vector<Taken> taken;
+    b.writer = [&] {
+        wait_ps(1000);
+        ASSERT_TRUE(b.fifo.can_write_at(4000));
+        b.fifo.write_at(&f1, 4000);  // ready before its write: the reader wakes at the write's time
+        EXPECT_EQ(b.fifo.timed_writes_after(now_ps()), 0u) << "the waiting reader was handed it at once";
+        b.fifo.write_at(&f2, 5000);  // the reader no longer waits: the write stays ahead
+        EXPECT_EQ(b.fifo.timed_writes_after(now_ps()), 1u);
+        EXPECT_EQ(b.fifo.first_timed_write_after(now_ps()), 5000u);
+        EXPECT_EQ(b.fifo.num_free(), 1) << "a timed write counts as taking its slot";
+        EXPECT_FALSE(b.fifo.can_write_at(4999)) << "timed writes go in time order";
+    };
+    b.reader = [&] {
+        for (int i = 0; i < 2; ++i) {
+            RxPacket* p = b.fifo.read();
+            taken.push_back({p->frame, now_ps()});
+        }
+    };
+    sc_core::sc_start();
+    ASSERT_TRUE(b.writer_done && b.reader_done);
+    ASSERT_EQ(taken.size(), 2u);
+    EXPECT_EQ(taken[0].frame, 1u);
+    EXPECT_EQ(taken[0].at_ps, 4000u);
+    EXPECT_EQ(taken[1].frame, 2u);
+    EXPECT_EQ(taken[1].at_ps, 9000u) << "the reader, back at 4000, is handed f2 at 5000 and woken at its ready_ps";
+    EXPECT_EQ(b.fifo.timed_writes_after(0), 0u);
+}
+
+TEST(FrameFifo, ABusyReaderFindsATimedWriteOnlyFromItsTimeOnAndInOrder) {
+    FifoBench b("b", 3);
+    RxPacket f1 = frame_ready_at(1, 0), f2 = frame_ready_at(2, 0);
+    std::vector<Taken> taken;
+    int available_before = -1, available_at = -1;
+    bool found_early = true;
+    b.writer = [&] {
+        b.fifo.write(&f1);       // into the queue: the reader is busy
+        b.fifo.write_at(&f2, 2000);
+    };
+    b.reader = [&] {
+        wait_ps(1000);
+        available_before = b.fifo.num_available();
+        RxPacket* p = nullptr;
+        ASSERT_TRUE(b.fifo.nb_read(p));
+        taken.push_back({p->frame, now_ps()});
+        wait_ps(500);            // 1500: the timed write is still ahead
+        found_early = b.fifo.num_available() != 0;
+        wait_ps(500);            // 2000: it is in
+        available_at = b.fifo.num_available();
+        ASSERT_TRUE(b.fifo.nb_read(p));
+        taken.push_back({p->frame, now_ps()});
+    };
+    sc_core::sc_start();
+    ASSERT_TRUE(b.writer_done && b.reader_done);
+    EXPECT_EQ(available_before, 1);
+    EXPECT_FALSE(found_early);
+    EXPECT_EQ(available_at, 1);
+    ASSERT_EQ(taken.size(), 2u);
+    EXPECT_EQ(taken[0].frame, 1u);
+    EXPECT_EQ(taken[1].frame, 2u);
+    EXPECT_EQ(taken[1].at_ps, 2000u);
+}
+
+TEST(FrameFifo, ATimedWriteBeforeAReadLaterIsTakenAtThatRead) {
+    FifoBench b("b", 2);
+    RxPacket f1 = frame_ready_at(1, 0);
+    uint64_t woke = 0;
+    b.reader = [&] {
+        b.fifo.read_later(5000);  // the reader reads at 5000, as if it woke then
+        sc_core::wait(b.fifo.data_written_event());
+        woke = now_ps();
+        RxPacket* p = nullptr;
+        EXPECT_TRUE(b.fifo.nb_read(p));
+    };
+    b.writer = [&] {
+        wait_ps(100);
+        b.fifo.write_at(&f1, 2000);  // written before the read: found by it
+    };
+    sc_core::sc_start();
+    ASSERT_TRUE(b.writer_done && b.reader_done);
+    EXPECT_EQ(woke, 5000u);
+}
