@@ -2,6 +2,7 @@
 // Buffers keep their capacity between frames, so the hot path does not allocate after warm-up.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -80,11 +81,12 @@ inline void wait_for_edge(const TimingParams& t) { wait_until_ps(t.edge_at_or_af
 //    every moment as if the frame were written then. A stage handing its frame on at the end of its busy
 //    time, with its own input empty, can also let that FIFO read for it then (read_later): the stage sleeps
 //    through its busy end.
-class FrameFifo : public sc_core::sc_prim_channel,
-                  public sc_core::sc_fifo_in_if<RxPacket*>,
-                  public sc_core::sc_fifo_out_if<RxPacket*> {
+class FrameFifo final : public sc_core::sc_prim_channel,
+                        public sc_core::sc_fifo_in_if<RxPacket*>,
+                        public sc_core::sc_fifo_out_if<RxPacket*> {
 public:
-    FrameFifo(const char* name, int size) : sc_core::sc_prim_channel(name), size_(size) {}
+    FrameFifo(const char* name, int size)
+        : sc_core::sc_prim_channel(name), size_(size), timed_(size_t(std::max(size, 1))) {}
     void set_wake_at_ready(bool on) { wake_at_ready_ = on; }
 
     bool nb_read(RxPacket*& pkt) override {
@@ -116,10 +118,7 @@ public:
         return pkt;
     }
     int num_available() const override {
-        const uint64_t now = now_ps();
-        int due = 0;
-        for (const TimedWrite& w : timed_) due += w.at_ps <= now;
-        return int(queue_.size()) + (handed_ ? 1 : 0) + due;
+        return int(queue_.size()) + (handed_ ? 1 : 0) + int(timed_count_ - timed_writes_after(now_ps()));
     }
     const sc_core::sc_event& data_written_event() const override { return written_event_; }
 
@@ -148,25 +147,26 @@ public:
     // Whether the FIFO's one writer, which writes nothing else before `at_ps`, can write a frame now for
     // `at_ps` (write_at): with wake_at_ready, after its other timed writes, and with a slot free now.
     bool can_write_at(uint64_t at_ps) const {
-        return wake_at_ready_ && (timed_.empty() || timed_.back().at_ps <= at_ps) && num_free() > 0;
+        return wake_at_ready_ && (!timed_count_ || timed(timed_count_ - 1).at_ps <= at_ps) && num_free() > 0;
     }
     // The frame as written at `at_ps` (from now on; can_write_at must hold): a reader reading before then
     // does not find it, a waiting reader gets it then, a reader reading from then on finds it in order.
     void write_at(RxPacket* pkt, uint64_t at_ps) {
         write_due_frames();
-        timed_.push_back(TimedWrite{pkt, at_ps});
+        size_t last = timed_first_ + timed_count_;
+        timed_[last >= timed_.size() ? last - timed_.size() : last] = TimedWrite{pkt, at_ps};
+        ++timed_count_;
         hand_next_timed_write();
     }
     // The timed writes still ahead at `ps`, and the time of the first of them (0: none).
     size_t timed_writes_after(uint64_t ps) const {
-        size_t n = 0;
-        for (const TimedWrite& w : timed_) n += w.at_ps > ps;
+        size_t n = timed_count_;
+        while (n && timed(timed_count_ - n).at_ps <= ps) --n;
         return n;
     }
     uint64_t first_timed_write_after(uint64_t ps) const {
-        for (const TimedWrite& w : timed_)
-            if (w.at_ps > ps) return w.at_ps;
-        return 0;
+        const size_t n = timed_writes_after(ps);
+        return n ? timed(timed_count_ - n).at_ps : 0;
     }
 
     void write(RxPacket* const& pkt) override {
@@ -174,7 +174,7 @@ public:
     }
     // Timed writes count as taking their slots already (a writer asking has written them all by then).
     int num_free() const override {
-        return size_ - int(queue_.size()) - int(timed_.size()) - (held_until_ps_ > now_ps() ? 1 : 0);
+        return size_ - int(queue_.size()) - int(timed_count_) - (held_until_ps_ > now_ps() ? 1 : 0);
     }
     const sc_core::sc_event& data_read_event() const override { return read_event_; }
     const char* kind() const override { return "FrameFifo"; }
@@ -214,22 +214,29 @@ private:
     // Timed writes whose time has come, in order: the reader has not waited since (it would have been
     // handed the first of them), so they join the queue.
     void write_due_frames() {
+        if (!timed_count_) return;
         const uint64_t now = now_ps();
-        while (!timed_.empty() && timed_.front().at_ps <= now) {
-            accept(timed_.front().pkt, timed_.front().at_ps);
-            timed_.pop_front();
-        }
+        while (timed_count_ && timed(0).at_ps <= now) accept_first_timed_write();
     }
     // A waiting reader does not look again before it is woken: the first timed write is written for it now.
     void hand_next_timed_write() {
-        if (!reader_waiting_ || timed_.empty()) return;
-        accept(timed_.front().pkt, timed_.front().at_ps);
-        timed_.pop_front();
+        if (reader_waiting_ && timed_count_) accept_first_timed_write();
+    }
+    void accept_first_timed_write() {
+        const TimedWrite w = timed(0);
+        timed_first_ = timed_first_ + 1 == timed_.size() ? 0 : timed_first_ + 1;
+        --timed_count_;
+        accept(w.pkt, w.at_ps);
+    }
+    const TimedWrite& timed(size_t i) const {  // the i-th timed write still ahead, oldest first
+        const size_t at = timed_first_ + i;
+        return timed_[at >= timed_.size() ? at - timed_.size() : at];
     }
 
     const int size_;
     std::deque<RxPacket*> queue_;
-    std::deque<TimedWrite> timed_;  // written ahead for their times, in time order (write_at)
+    std::vector<TimedWrite> timed_;  // written ahead for their times, in time order (write_at): a ring of
+    size_t timed_first_ = 0, timed_count_ = 0;  // size_ (each takes a slot)
     RxPacket* handed_ = nullptr;    // taken by the waiting reader, which wakes at its time
     bool reader_waiting_ = false, writer_waiting_ = false;
     uint64_t reader_back_ps_ = 0;   // a waiting reader reads from then on (read_later)
