@@ -2,7 +2,6 @@
 // Buffers keep their capacity between frames, so the hot path does not allocate after warm-up.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -76,21 +75,17 @@ inline void wait_for_edge(const TimingParams& t) { wait_until_ps(t.edge_at_or_af
 //    reader that records the take on the waveform (`--vcd`) before it waits.
 //  - a read frees its slot at once (an sc_fifo frees it in the update phase of the same picosecond) and
 //    wakes a blocked writer a delta later;
-//  - a writer that knows now it will write a frame at a later time, with room for it now (only reads can
-//    happen meanwhile, so the room stays), can write it now for that time (write_at): the FIFO then acts at
-//    every moment as if the frame were written then. A stage handing its frame on at the end of its busy
-//    time, with its own input empty, can also let that FIFO read for it then (read_later): the stage sleeps
-//    through its busy end.
-class FrameFifo final : public sc_core::sc_prim_channel,
-                        public sc_core::sc_fifo_in_if<RxPacket*>,
-                        public sc_core::sc_fifo_out_if<RxPacket*> {
+//  - a stage that will hand its frame on at the end of its busy time, to a reader that waits for it and wakes
+//    only at the frame's later ready_ps anyway, can write it early (write_early) and, with its own input
+//    empty, let that FIFO read for it at its busy end (read_later): the stage sleeps through its busy end.
+class FrameFifo : public sc_core::sc_prim_channel,
+                  public sc_core::sc_fifo_in_if<RxPacket*>,
+                  public sc_core::sc_fifo_out_if<RxPacket*> {
 public:
-    FrameFifo(const char* name, int size)
-        : sc_core::sc_prim_channel(name), size_(size), timed_(size_t(std::max(size, 1))) {}
+    FrameFifo(const char* name, int size) : sc_core::sc_prim_channel(name), size_(size) {}
     void set_wake_at_ready(bool on) { wake_at_ready_ = on; }
 
     bool nb_read(RxPacket*& pkt) override {
-        write_due_frames();
         if (handed_) {
             pkt = handed_;
             handed_ = nullptr;
@@ -98,7 +93,6 @@ public:
         }
         if (queue_.empty()) {
             reader_waiting_ = true;  // the next write hands its frame over
-            hand_next_timed_write();
             return false;
         }
         pkt = queue_.front();
@@ -117,78 +111,12 @@ public:
         read(pkt);
         return pkt;
     }
-    int num_available() const override {
-        return int(queue_.size()) + (handed_ ? 1 : 0) + int(timed_count_ - timed_writes_after(now_ps()));
-    }
+    int num_available() const override { return int(queue_.size()) + (handed_ ? 1 : 0); }
     const sc_core::sc_event& data_written_event() const override { return written_event_; }
 
     bool nb_write(RxPacket* const& pkt) override {
-        write_due_frames();  // a writer writes no earlier than its timed writes
-        if (!reader_waiting_ && num_free() == 0) {
-            writer_waiting_ = true;
-            // A slot held until the reader's read frees then, with no read to wake the writer.
-            const uint64_t now = now_ps();
-            if (held_until_ps_ > now) read_event_.notify(ps_time(held_until_ps_ - now));
-            return false;
-        }
-        accept(pkt, now_ps());
-        return true;
-    }
-    // A stage busy until `back_ps` that will find this FIFO empty then, without waking at back_ps to look:
-    // from now on the FIFO acts as if the reader had read it at back_ps. A frame written before back_ps waits
-    // in the FIFO and wakes the reader at back_ps (when the read would have found it), or, with wake_at_ready,
-    // goes to the reader at its later ready_ps and holds its slot until back_ps; one written from back_ps on
-    // goes to the reader as to any waiting reader. The FIFO must be empty now (num_available() == 0).
-    void read_later(uint64_t back_ps) {
-        reader_waiting_ = true;
-        reader_back_ps_ = back_ps;
-        hand_next_timed_write();
-    }
-    // Whether the FIFO's one writer, which writes nothing else before `at_ps`, can write a frame now for
-    // `at_ps` (write_at): with wake_at_ready, after its other timed writes, and with a slot free now.
-    bool can_write_at(uint64_t at_ps) const {
-        return wake_at_ready_ && (!timed_count_ || timed(timed_count_ - 1).at_ps <= at_ps) && num_free() > 0;
-    }
-    // The frame as written at `at_ps` (from now on; can_write_at must hold): a reader reading before then
-    // does not find it, a waiting reader gets it then, a reader reading from then on finds it in order.
-    void write_at(RxPacket* pkt, uint64_t at_ps) {
-        write_due_frames();
-        size_t last = timed_first_ + timed_count_;
-        timed_[last >= timed_.size() ? last - timed_.size() : last] = TimedWrite{pkt, at_ps};
-        ++timed_count_;
-        hand_next_timed_write();
-    }
-    // The timed writes still ahead at `ps`, and the time of the first of them (0: none).
-    size_t timed_writes_after(uint64_t ps) const {
-        size_t n = timed_count_;
-        while (n && timed(timed_count_ - n).at_ps <= ps) --n;
-        return n;
-    }
-    uint64_t first_timed_write_after(uint64_t ps) const {
-        const size_t n = timed_writes_after(ps);
-        return n ? timed(timed_count_ - n).at_ps : 0;
-    }
-
-    void write(RxPacket* const& pkt) override {
-        while (!nb_write(pkt)) sc_core::wait(read_event_);
-    }
-    // Timed writes count as taking their slots already (a writer asking has written them all by then).
-    int num_free() const override {
-        return size_ - int(queue_.size()) - int(timed_count_) - (held_until_ps_ > now_ps() ? 1 : 0);
-    }
-    const sc_core::sc_event& data_read_event() const override { return read_event_; }
-    const char* kind() const override { return "FrameFifo"; }
-
-private:
-    struct TimedWrite {
-        RxPacket* pkt;
-        uint64_t at_ps;
-    };
-    // The frame written at `at_ps` (now or, for a timed write, later: what the write would do then, the
-    // reader's state staying as it is until then), with room for it.
-    void accept(RxPacket* pkt, uint64_t at_ps) {
         const uint64_t now = now_ps();
-        if (reader_waiting_ && at_ps < reader_back_ps_) {  // the reader reads at reader_back_ps_ and finds it
+        if (reader_waiting_ && now < reader_back_ps_) {  // the reader reads at reader_back_ps_ and finds it
             reader_waiting_ = false;
             if (wake_at_ready_ && pkt->ready_ps > reader_back_ps_) {
                 // It would wait for ready_ps after that read: it gets the frame then, which holds its slot
@@ -200,43 +128,55 @@ private:
                 queue_.push_back(pkt);
                 written_event_.notify(ps_time(reader_back_ps_ - now));
             }
-            return;
+            return true;
         }
         if (reader_waiting_) {
             reader_waiting_ = false;
             handed_ = pkt;
-            const uint64_t wake = wake_at_ready_ && pkt->ready_ps > at_ps ? pkt->ready_ps : at_ps;
-            written_event_.notify(ps_time(wake - now));
-            return;
+            const uint64_t at = wake_at_ready_ && pkt->ready_ps > now ? pkt->ready_ps - now : 0;
+            written_event_.notify(ps_time(at));
+            return true;
+        }
+        if (num_free() == 0) {
+            writer_waiting_ = true;
+            // A slot held until the reader's read frees then, with no read to wake the writer.
+            if (held_until_ps_ > now) read_event_.notify(ps_time(held_until_ps_ - now));
+            return false;
         }
         queue_.push_back(pkt);
+        return true;
     }
-    // Timed writes whose time has come, in order: the reader has not waited since (it would have been
-    // handed the first of them), so they join the queue.
-    void write_due_frames() {
-        if (!timed_count_) return;
-        const uint64_t now = now_ps();
-        while (timed_count_ && timed(0).at_ps <= now) accept_first_timed_write();
+    // A stage busy until `back_ps` that will find this FIFO empty then, without waking at back_ps to look:
+    // from now on the FIFO acts as if the reader had read it at back_ps. A frame written before back_ps waits
+    // in the FIFO and wakes the reader at back_ps (when the read would have found it), or, with wake_at_ready,
+    // goes to the reader at its later ready_ps and holds its slot until back_ps; one written from back_ps on
+    // goes to the reader as to any waiting reader. The FIFO must be empty now.
+    void read_later(uint64_t back_ps) {
+        reader_waiting_ = true;
+        reader_back_ps_ = back_ps;
     }
-    // A waiting reader does not look again before it is woken: the first timed write is written for it now.
-    void hand_next_timed_write() {
-        if (reader_waiting_ && timed_count_) accept_first_timed_write();
+    // With wake_at_ready, whether a frame written at `at_ps` by the FIFO's one writer would go to the reader,
+    // which waits now (and reads from at_ps on or earlier), and wake it at its ready_ps > at_ps: then
+    // write_early(pkt) now is the same for the reader as that write.
+    bool reader_waits_for(const RxPacket& pkt, uint64_t at_ps) const {
+        return wake_at_ready_ && reader_waiting_ && !handed_ && reader_back_ps_ <= at_ps && pkt.ready_ps > at_ps;
     }
-    void accept_first_timed_write() {
-        const TimedWrite w = timed(0);
-        timed_first_ = timed_first_ + 1 == timed_.size() ? 0 : timed_first_ + 1;
-        --timed_count_;
-        accept(w.pkt, w.at_ps);
-    }
-    const TimedWrite& timed(size_t i) const {  // the i-th timed write still ahead, oldest first
-        const size_t at = timed_first_ + i;
-        return timed_[at >= timed_.size() ? at - timed_.size() : at];
+    void write_early(RxPacket* pkt) {
+        reader_waiting_ = false;
+        handed_ = pkt;
+        written_event_.notify(ps_time(pkt->ready_ps - now_ps()));
     }
 
+    void write(RxPacket* const& pkt) override {
+        while (!nb_write(pkt)) sc_core::wait(read_event_);
+    }
+    int num_free() const override { return size_ - int(queue_.size()) - (held_until_ps_ > now_ps() ? 1 : 0); }
+    const sc_core::sc_event& data_read_event() const override { return read_event_; }
+    const char* kind() const override { return "FrameFifo"; }
+
+private:
     const int size_;
     std::deque<RxPacket*> queue_;
-    std::vector<TimedWrite> timed_;  // written ahead for their times, in time order (write_at): a ring of
-    size_t timed_first_ = 0, timed_count_ = 0;  // size_ (each takes a slot)
     RxPacket* handed_ = nullptr;    // taken by the waiting reader, which wakes at its time
     bool reader_waiting_ = false, writer_waiting_ = false;
     uint64_t reader_back_ps_ = 0;   // a waiting reader reads from then on (read_later)

@@ -287,7 +287,6 @@ void RxPipeline::end_of_elaboration() {
     cam_stage_.next_trace = &tr_crypto_;
     cam_stage_.trace_take_on_read = true;  // before it waits for the parse (the waveform's CAM take)
     cam_stage_.work = &RxPipeline::look_up;
-    out_fifo_ = dynamic_cast<FrameFifo*>(out.get_interface());
 }
 
 void RxPipeline::trace(Tracer& t, const std::string& next_stage) {
@@ -371,16 +370,14 @@ uint64_t RxPipeline::parse_taken_frame(RxPacket& pkt) {
     return now_ps() + cycles_ps(pt.busy);
 }
 
-// A stage that hands its frame on at the end of its busy time (`busy_end`) and then reads its next frame
-// from `input` (when a FrameFifo) wakes only for those two, which change nothing when the output has room
-// now (only the next stage reads it meanwhile, so the room stays) and the input is empty now (it stays so
-// until busy_end, or the FIFO keeps a frame written meanwhile for the read at busy_end). Then the frame is
-// written now for busy_end (FrameFifo::write_at) and the input reads for the stage at busy_end
-// (FrameFifo::read_later); true: the stage need not wake before its input has a frame for it. Off with
-// the waveform on (no wake_at_ready).
+// A stage that takes a frame at the end of its busy time (`busy_end`), hands it on then and reads its next
+// frame from `input` (when a FrameFifo) wakes only for those two, which often change nothing: the next stage
+// waits and wakes at the frame's ready_ps, later than busy_end, and the input stays empty until busy_end.
+// Then the frame goes on now and the input reads for the stage at busy_end (FrameFifo::read_later); true:
+// the stage need not wake before its input has a frame for it. Off with the waveform on (no wake_at_ready).
 bool RxPipeline::hand_on_early(RxPacket* pkt, FrameFifo& output, FrameFifo* input, uint64_t busy_end) {
-    if (!input || input->num_available() != 0 || !output.can_write_at(busy_end)) return false;
-    output.write_at(pkt, busy_end);
+    if (!input || input->num_available() != 0 || !output.reader_waits_for(*pkt, busy_end)) return false;
+    output.write_early(pkt);
     input->read_later(busy_end);
     return true;
 }
@@ -432,20 +429,17 @@ void RxPipeline::crypto_stage() {
                                                         crypto_pkt_->cpl.ipsec_flags & kCplNextCryptoDone);
             finish_crypto(*crypto_pkt_);
             break;
-        case CryptoStep::Reorder: {
+        case CryptoStep::Reorder:
             // A frame in a lane waits in the reorder buffer, not in the FIFO to writeback: that FIFO holds
             // only finished frames, so its depth does not limit how many lanes work at once.
-            const uint64_t now = now_ps();
-            const size_t timed = out_fifo_ ? out_fifo_->timed_writes_after(now) : 0;
-            if (reorder_.size() + timed >= size_t(timing_.crypto_lanes) * 2) {
-                if (timed) sc_core::next_trigger(ps_time(out_fifo_->first_timed_write_after(now) - now));
-                else sc_core::next_trigger(retired_);
+            if (reorder_.size() >= size_t(timing_.crypto_lanes) * 2) {
+                sc_core::next_trigger(retired_);
                 return;
             }
-            if (!retire_at_ready(crypto_pkt_)) {
-                reorder_.push_back(crypto_pkt_);
-                if (reorder_.size() == 1)  // the retirer waits for it, and then for its result: woken when that is in
-                    reorder_added_.notify(ps_time(std::max(crypto_pkt_->ready_ps, now) - now));
+            reorder_.push_back(crypto_pkt_);
+            if (reorder_.size() == 1) {  // the retirer waits for it, and then for its result: woken when that is in
+                const uint64_t now = now_ps();
+                reorder_added_.notify(ps_time(std::max(crypto_pkt_->ready_ps, now) - now));
             }
             tr_reorder_.set(reorder_.size());
             tr_crypto_.done();
@@ -453,19 +447,7 @@ void RxPipeline::crypto_stage() {
             crypto_step_ = CryptoStep::Take;
             break;
         }
-        }
     }
-}
-
-// The retirer would hand the frame on at its ready_ps (or now, when that has passed), as the head of an empty reorder buffer, into a FIFO
-// with a free slot now (only writeback reads it meanwhile): the frame goes into the FIFO now for that time
-// (FrameFifo::write_at) and counts as in the reorder buffer until then, and the retirer stays asleep.
-// Off with the waveform on (it shows the reorder buffer and the FIFO at the retirement).
-bool RxPipeline::retire_at_ready(RxPacket* pkt) {
-    const uint64_t at = std::max(pkt->ready_ps, now_ps());
-    if (!out_fifo_ || !reorder_.empty() || tr_crypto_.on() || !out_fifo_->can_write_at(at)) return false;
-    out_fifo_->write_at(pkt, at);
-    return true;
 }
 
 // `--rtl cam`: the frame's lookup is settled by the RTL's answer, read on its result edge. The CAM stage

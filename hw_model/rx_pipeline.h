@@ -116,7 +116,6 @@ private:
     void start_crypto(RxPacket& pkt);
     void finish_crypto(RxPacket& pkt);
     void crypto_retire();
-    bool retire_at_ready(RxPacket* pkt);
     void confirm_lookup(RxPacket& pkt);
     uint64_t cycles_ps(uint64_t cycles) const { return timing_.cycles_ps(cycles); }
 
@@ -126,7 +125,6 @@ private:
     CamAnswerSource* cam_answers_ = nullptr;
     FrameFifo parsed_;
     FrameFifo looked_up_;
-    FrameFifo* out_fifo_ = nullptr;  // `out`'s channel, when a FrameFifo (retire_at_ready)
     std::vector<uint64_t> lane_free_ps_;
     uint64_t last_crypto_ready_ps_ = 0;
     Stage parser_, cam_stage_;
