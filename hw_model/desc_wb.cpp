@@ -159,9 +159,11 @@ void DescWb::start_frame_write(RxPacket& pkt, uint64_t buffer_addr, uint32_t buf
     write_off_ = 0;
 }
 
-// Issues the frame's next piece; true while the writer is held for it (triggered on its release edge,
-// TimingParams::writer_release_ps, so waiting for edges never leaves the link idle).
-bool DescWb::post_next_piece(RxPacket& pkt) {
+void DescWb::end_of_elaboration() { in_fifo_ = dynamic_cast<FrameFifo*>(in.get_interface()); }
+
+// Issues the frame's next piece; returns the writer's release edge (TimingParams::writer_release_ps, so
+// waiting for edges never leaves the link idle), now when it is not held.
+uint64_t DescWb::post_next_piece(RxPacket& pkt) {
     const uint32_t piece = std::min(timing_.bus_max_payload_bytes, write_len_ - write_off_);
     sc_time delay = sc_core::SC_ZERO_TIME;
     const tlm::tlm_response_status status = transact(dma, dma_trans_[size_t(DmaRequester::Writer)],
@@ -170,9 +172,21 @@ bool DescWb::post_next_piece(RxPacket& pkt) {
     write_off_ += timing_.bus_max_payload_bytes;
     if (status != tlm::TLM_OK_RESPONSE) ++stats_.dma_errors;
     const uint64_t now = now_ps();
-    const uint64_t release = timing_.writer_release_ps(now, now + delay.value());
-    if (release <= now) return false;
-    sc_core::next_trigger(ps_time(release - now));
+    return timing_.writer_release_ps(now, now + delay.value());
+}
+
+// The frame's last piece holds the writer until `release_ps`, when it would queue the record and read its
+// input, which is empty now: with the input a FrameFifo, the record is queued now for `release_ps` (the
+// batcher counts a record from its queued_ps on) and the FIFO reads for the writer then
+// (FrameFifo::read_later), so the writer does not wake at `release_ps`. Off with the waveform on (it shows
+// the writer done at `release_ps`).
+bool DescWb::finish_early(uint64_t release_ps) {
+    if (!in_fifo_ || tr_.on() || in_fifo_->num_available() != 0) return false;
+    queue_record(*writer_pkt_, release_ps);
+    writer_pkt_ = nullptr;
+    writer_step_ = WriterStep::Take;
+    in_fifo_->read_later(release_ps);
+    sc_core::next_trigger(in->data_written_event());
     return true;
 }
 
@@ -292,8 +306,8 @@ void DescWb::completion_thread() {
     for (;;) {
         const uint64_t now = now_ps();
         const size_t ready = records_queued_before(now);
-        if (!ready && !pending_.empty()) {  // queued on this edge: the batcher's from the next one
-            sc_core::wait(ps_time(timing_.clock_ps()));
+        if (!ready && !pending_.empty()) {  // queued on this edge (or later): the batcher's from the next one
+            sc_core::wait(ps_time(pending_.front().queued_ps + timing_.clock_ps() - now));
             continue;
         }
         if (!ready) {
@@ -362,10 +376,13 @@ void DescWb::run() {
             break;
         case WriterStep::Write:
             if (write_off_ < write_len_) {
-                if (post_next_piece(*writer_pkt_)) return;
-                break;
+                const uint64_t release = post_next_piece(*writer_pkt_);
+                if (release <= now_ps()) break;
+                if (write_off_ >= write_len_ && finish_early(release)) return;
+                sc_core::next_trigger(ps_time(release - now_ps()));
+                return;
             }
-            queue_record(*writer_pkt_);
+            queue_record(*writer_pkt_, now_ps());
             writer_pkt_ = nullptr;
             writer_step_ = WriterStep::Take;
             break;
@@ -386,15 +403,17 @@ void DescWb::take_buffer(RxPacket& pkt) {
     start_frame_write(pkt, buffer_addr, buffer_len);
 }
 
-// The frame is in its buffer: its record joins the batcher's queue and its context goes back to the pool.
-void DescWb::queue_record(RxPacket& pkt) {
+// The frame is in its buffer: its record joins the batcher's queue at `at_ps` (now or, finish_early, the
+// writer's release edge) and its context goes back to the pool.
+void DescWb::queue_record(RxPacket& pkt, uint64_t at_ps) {
     pkt.cpl.length = uint16_t(write_len_);
     stats_.dma_bytes += write_len_;
-    pending_.push_back(PendingRecord{pkt.cpl, now_ps()});
+    pending_.push_back(PendingRecord{pkt.cpl, at_ps});
     // The batcher's next edge, when it can act on the record: it waits for any record, or this one
-    // fills a batch (else it only goes back to waiting for the same due time).
+    // fills a batch (else it only goes back to waiting for the same due time; a record queued early may
+    // wake it once more for nothing: it then finds the same due time).
     if (batcher_needs_record_ || pending_.size() >= timing_.wb_batch_max)
-        record_queued_.notify(ps_time(timing_.clock_ps()));
+        record_queued_.notify(ps_time(at_ps + timing_.clock_ps() - now_ps()));
     pool_.release(&pkt);
     tr_.done();
 }

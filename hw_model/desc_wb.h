@@ -100,8 +100,10 @@ private:
     bool next_buffer(uint64_t& addr, uint32_t& len);
     void take_buffer(RxPacket& pkt);
     void start_frame_write(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_len);
-    bool post_next_piece(RxPacket& pkt);
-    void queue_record(RxPacket& pkt);
+    uint64_t post_next_piece(RxPacket& pkt);
+    bool finish_early(uint64_t release_ps);
+    void queue_record(RxPacket& pkt, uint64_t at_ps);
+    void end_of_elaboration() override;
     void write_batch(size_t count);
     void encode_record(Completion& c, uint8_t* out);
 
@@ -133,6 +135,7 @@ private:
     RecordEncoder* encoder_ = nullptr;
     WriterStep writer_step_ = WriterStep::Take;
     RxPacket* writer_pkt_ = nullptr;  // the frame the writer holds
+    FrameFifo* in_fifo_ = nullptr;    // `in`'s channel, when a FrameFifo (finish_early)
     uint64_t write_addr_ = 0;         // its buffer
     uint32_t write_len_ = 0, write_off_ = 0;  // the bytes it writes there, and those posted so far
     uint64_t stall_from_ps_ = 0;              // a stall's start, and the statistic its time goes to
