@@ -27,6 +27,7 @@ const char* oid_event_name(OidEvent::Kind kind) {
 namespace {
 
 using sa_detail::quote;  // user text in a message: quoted when short, described when it looks like a key
+using sa_detail::number_text;  // a number from the input: described when it is as long as a key
 
 // A JSON key in a field name: as is, unless quote() would not show it.
 std::string key_text(const std::string& key) {
@@ -50,7 +51,7 @@ uint32_t number_field(const json& j, const std::string& path, const std::string&
     } else {
         throw InputError(path, ptr, "not a number", "a whole number (decimal or \"0x...\")");
     }
-    if (v > max) throw InputError(path, ptr, std::to_string(v) + " is too large", "at most " + std::to_string(max));
+    if (v > max) throw InputError(path, ptr, number_text(v) + " is too large", "at most " + std::to_string(max));
     return uint32_t(v);
 }
 
