@@ -182,9 +182,7 @@ uint64_t DescWb::post_next_piece(RxPacket& pkt) {
 // the writer done at `release_ps`).
 bool DescWb::finish_early(uint64_t release_ps) {
     if (!in_fifo_ || tr_.on() || in_fifo_->num_available() != 0) return false;
-    queue_record(*writer_pkt_, release_ps);
-    writer_pkt_ = nullptr;
-    writer_step_ = WriterStep::Take;
+    finish_frame(release_ps);
     in_fifo_->read_later(release_ps);
     sc_core::next_trigger(in->data_written_event());
     return true;
@@ -377,14 +375,11 @@ void DescWb::run() {
         case WriterStep::Write:
             if (write_off_ < write_len_) {
                 const uint64_t release = post_next_piece(*writer_pkt_);
-                if (release <= now_ps()) break;
-                if (write_off_ >= write_len_ && finish_early(release)) return;
-                sc_core::next_trigger(ps_time(release - now_ps()));
-                return;
+                if (release > now_ps() && write_off_ >= write_len_ && finish_early(release)) return;
+                if (trigger_at(release)) return;
+                break;
             }
-            queue_record(*writer_pkt_, now_ps());
-            writer_pkt_ = nullptr;
-            writer_step_ = WriterStep::Take;
+            finish_frame(now_ps());
             break;
         }
     }
@@ -401,6 +396,13 @@ void DescWb::take_buffer(RxPacket& pkt) {
     }
     cpl_next_ = (cpl_next_ + 1) % cpl_size_;
     start_frame_write(pkt, buffer_addr, buffer_len);
+}
+
+// The writer is done with its frame: the record is queued at `at_ps`, and the writer takes the next frame.
+void DescWb::finish_frame(uint64_t at_ps) {
+    queue_record(*writer_pkt_, at_ps);
+    writer_pkt_ = nullptr;
+    writer_step_ = WriterStep::Take;
 }
 
 // The frame is in its buffer: its record joins the batcher's queue at `at_ps` (now or, finish_early, the

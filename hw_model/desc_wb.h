@@ -102,6 +102,7 @@ private:
     void start_frame_write(RxPacket& pkt, uint64_t buffer_addr, uint32_t buffer_len);
     uint64_t post_next_piece(RxPacket& pkt);
     bool finish_early(uint64_t release_ps);
+    void finish_frame(uint64_t at_ps);
     void queue_record(RxPacket& pkt, uint64_t at_ps);
     void end_of_elaboration() override;
     void write_batch(size_t count);

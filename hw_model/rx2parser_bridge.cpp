@@ -171,20 +171,17 @@ void Rx2ParserBridge::check_before_edge(uint64_t edge, bool offered) {
         mismatch(edge, "s_ready (first beat on the edge the stage took the frame)", 1, 0);
     // The handshake checkers compare data only across a stall: the beat and the record are gathered then.
     rtl::Mismatch mm;
-    if (s_check_->wants_data(offered, m.s_ready)) {
+    const bool s_data = s_check_->wants_data(offered, m.s_ready);
+    if (s_data) {
         for (size_t w = 0; w < kWords; ++w) s_words_[w] = m.s_data[w];
         s_words_[kWords] = m.s_last;
         s_words_[kWords + 1] = uint32_t(m.s_keep);
-        s_check_->check(edge, offered, m.s_ready, s_words_, mm);
-    } else {
-        s_check_->check(edge, offered, m.s_ready, nullptr, 0, mm);
     }
-    if (r_check_->wants_data(m.r_valid, m.r_ready)) {
-        const ParserRecord record = m.r_valid ? parser_record_of_pins(m) : ParserRecord{};
-        r_check_->check(edge, m.r_valid, m.r_ready, record.data(), m.r_valid ? record.size() : 0, mm);
-    } else {
-        r_check_->check(edge, m.r_valid, m.r_ready, nullptr, 0, mm);
-    }
+    s_check_->check(edge, offered, m.s_ready, s_data ? s_words_.data() : nullptr, s_data ? s_words_.size() : 0, mm);
+    const bool r_data = m.r_valid && r_check_->wants_data(m.r_valid, m.r_ready);
+    ParserRecord record;  // read only when gathered
+    if (r_data) record = parser_record_of_pins(m);
+    r_check_->check(edge, m.r_valid, m.r_ready, r_data ? record.data() : nullptr, r_data ? record.size() : 0, mm);
     if (mm.found) mismatch(edge, mm.signal, mm.expected, mm.actual);
 }
 

@@ -385,4 +385,42 @@ TEST(RxParserRtl, ContractMismatchIsReported) {
     EXPECT_NE(sc.vcd.find(rtl::vcd_window_end(sc.first)), std::string::npos);
 }
 
+
+// The bridges gather a checker's data only when wants_data() says the check reads it (a stall now or in
+// the cycle before); a change of data or a dropped valid across a stall must still be caught that way.
+TEST(HandshakeChecker, DataGatheredOnlyWhenWantedStillCatchesStalledChanges) {
+    const auto step = [](rtl::HandshakeChecker& c, uint64_t cycle, bool valid, bool ready, uint32_t word,
+                         rtl::Mismatch& mm) {
+        const std::array<uint32_t, 1> data{word};
+        const bool wanted = c.wants_data(valid, ready);
+        c.check(cycle, valid, ready, wanted ? data.data() : nullptr, wanted ? data.size() : 0, mm);
+        return wanted;
+    };
+    rtl::HandshakeChecker ok("s");
+    rtl::Mismatch clean;
+    EXPECT_FALSE(step(ok, 1, true, true, 5, clean));   // a transfer: nothing to compare
+    EXPECT_FALSE(step(ok, 2, false, false, 9, clean));  // idle
+    EXPECT_TRUE(step(ok, 3, true, false, 7, clean));    // a stall: its data is kept
+    EXPECT_TRUE(step(ok, 4, true, true, 7, clean));     // the stalled transfer completes unchanged
+    EXPECT_FALSE(step(ok, 5, true, true, 8, clean));
+    EXPECT_FALSE(clean.found);
+    EXPECT_EQ(ok.transfers(), 3u);
+    EXPECT_EQ(ok.stalls(), 1u);
+
+    rtl::HandshakeChecker changed("s");
+    rtl::Mismatch mm;
+    step(changed, 1, true, false, 7, mm);
+    step(changed, 2, true, true, 8, mm);
+    ASSERT_TRUE(mm.found);
+    EXPECT_EQ(mm.cycle, 2u);
+    EXPECT_EQ(mm.signal, "s.data");
+
+    rtl::HandshakeChecker dropped("r");
+    rtl::Mismatch gone;
+    step(dropped, 1, true, false, 7, gone);
+    step(dropped, 2, false, false, 7, gone);
+    ASSERT_TRUE(gone.found);
+    EXPECT_EQ(gone.signal, "r.valid");
+}
+
 }  // namespace ov2
