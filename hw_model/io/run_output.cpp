@@ -118,8 +118,9 @@ RunOutput::~RunOutput() {
 }
 
 void RunOutput::frame_arrived(const RxPacket& pkt) {
-    FrameTimes& t = times(pkt.frame);
-    t = FrameTimes{pkt.frame, pkt.wire_start_ps, pkt.wire_end_ps, 0};
+    FrameTimes& t = slot(pkt.frame);
+    if (t.waiting) displaced_.emplace(t.frame, t);
+    t = FrameTimes{pkt.frame, true, pkt.wire_start_ps, pkt.wire_end_ps, 0};
     if (progress_ && pkt.frame % 8192 == 0) maybe_report_progress(pkt.frame);
 }
 
@@ -134,7 +135,22 @@ void RunOutput::maybe_report_progress(uint32_t frame) {
 
 void RunOutput::completion_written(const RxPacket& pkt) { completion_written(pkt.frame); }
 void RunOutput::completion_written(uint32_t frame) { completion_written(frame, now_ps()); }
-void RunOutput::completion_written(uint32_t frame, uint64_t at_ps) { times(frame).completion_ps = at_ps; }
+void RunOutput::completion_written(uint32_t frame, uint64_t at_ps) {
+    if (FrameTimes* t = find_times(frame)) t->completion_ps = at_ps;
+}
+
+RunOutput::FrameTimes* RunOutput::find_times(uint32_t frame) {
+    FrameTimes& t = slot(frame);
+    if (t.waiting && t.frame == frame) return &t;
+    const auto it = displaced_.find(frame);
+    return it == displaced_.end() ? nullptr : &it->second;
+}
+
+void RunOutput::line_written(uint32_t frame) {
+    FrameTimes& t = slot(frame);
+    if (t.waiting && t.frame == frame) t.waiting = false;
+    else displaced_.erase(frame);
+}
 
 void RunOutput::finish_line() {
     if (oob_) std::fwrite(line_.data(), 1, line_.size(), oob_);
@@ -143,7 +159,7 @@ void RunOutput::finish_line() {
 }
 
 void RunOutput::dropped(const RxPacket& pkt, MacDrop reason) {
-    const FrameTimes& t = times(pkt.frame);
+    line_written(pkt.frame);
     ++counts_.dropped;
     bump(counts_.drops, mac_drop_name(reason));
     if (!oob_) {  // counts only
@@ -157,13 +173,15 @@ void RunOutput::dropped(const RxPacket& pkt, MacDrop reason) {
         "\"pad_length\":0,\"header_info_set\":0}},\"stack_verdict\":\"not_indicated\",\"nic_reason\":\"dropped\","
         "\"length\":{},\"wire_start_ps\":{},\"wire_end_ps\":{},\"completion_ps\":null,\"indication_ps\":null}}\n",
         pkt.frame, mac_drop_name(reason), crypto_status_name(CryptoStatus::Success), pkt.data.size(),
-        t.wire_start_ps, t.wire_end_ps);
+        pkt.wire_start_ps, pkt.wire_end_ps);
     finish_line();
 }
 
 void RunOutput::indicated(const IndicationEvent& ev) {
     const Indication& ind = ev.ind;
-    const FrameTimes& t = times(ind.frame);
+    const FrameTimes* found = find_times(ind.frame);
+    const FrameTimes t = found ? *found : FrameTimes{};
+    line_written(ind.frame);
     const uint64_t now = ev.at_ps;
     const bool delete_req = ind.nbl_info & 1, done = ind.nbl_info & 2, next = ind.nbl_info & 4;
     const auto status = CryptoStatus(ind.nbl_info >> 16);
@@ -178,7 +196,7 @@ void RunOutput::indicated(const IndicationEvent& ev) {
     if (done) ++counts_.status[size_t(status) & 7];
     bump(counts_.verdicts, verdict);
     bump(counts_.nic_reasons, reason);
-    if (t.frame == ind.frame) {
+    if (found) {
         const uint64_t latency = now - t.wire_end_ps;
         counts_.latency_sum_ps += latency;
         counts_.latency_max_ps = std::max(counts_.latency_max_ps, latency);

@@ -1,7 +1,8 @@
 // What a run leaves in its output directory: oob.jsonl (one line per input frame, in indication order),
 // indicated.pcap (one record per indicated frame, as indicated) and, at the end, stats.json.
-// Per-frame times live in a fixed ring (frames in flight are bounded by the pool and the rings), so
-// memory stays flat however long the run.
+// Per-frame times live in a fixed ring indexed by frame number, so memory stays flat however long the run;
+// a frame still waiting for its line when its slot comes round again (a slow host keeps it while the MAC
+// drops thousands of later frames) moves to a small map until its line is written.
 #pragma once
 
 #include <array>
@@ -10,6 +11,7 @@
 #include <cstdio>
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <fmt/format.h>
@@ -69,6 +71,7 @@ public:
 private:
     struct FrameTimes {
         uint32_t frame = 0;
+        bool waiting = false;  // its oob.jsonl line is still to be written
         uint64_t wire_start_ps = 0, wire_end_ps = 0, completion_ps = 0;
     };
     void maybe_report_progress(uint32_t frame);
@@ -79,8 +82,10 @@ private:
         uint64_t* value;
     };
     std::vector<BumpCache> bump_cache_;
-    static constexpr size_t kTimeSlots = 1 << 16;  // more than the frames that can be in flight at once
-    FrameTimes& times(uint32_t frame) { return times_[frame & (kTimeSlots - 1)]; }
+    static constexpr size_t kTimeSlots = 1 << 16;  // a frame leaves its slot before 65 536 more arrive, mostly
+    FrameTimes& slot(uint32_t frame) { return times_[frame & (kTimeSlots - 1)]; }
+    FrameTimes* find_times(uint32_t frame);  // null for a frame that never arrived
+    void line_written(uint32_t frame);        // frees the frame's times
     void finish_line();
 
     std::string dir_;
@@ -89,6 +94,7 @@ private:
     fmt::memory_buffer line_;  // one line at a time, reused: no allocation per frame
     PcapWriter pcap_;
     std::vector<FrameTimes> times_;
+    std::unordered_map<uint32_t, FrameTimes> displaced_;  // waiting frames whose slot a later frame took
     RunCounts counts_;
     bool progress_ = false;
     std::chrono::steady_clock::time_point progress_start_, progress_last_;
