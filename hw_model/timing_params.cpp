@@ -99,7 +99,7 @@ void TimingParams::set(const std::string& name, const std::string& value) {
                                             "'; expected a whole number from 0 to 4294967295");
             next.*p.count = uint32_t(v);
         }
-        next.validate();
+        next.validate_each();
         *this = next;
         return;
     }
@@ -121,6 +121,11 @@ std::vector<TimingParams::Range> TimingParams::ranges() {
 }
 
 void TimingParams::validate() const {
+    validate_each();
+    validate_combined();
+}
+
+void TimingParams::validate_each() const {
     auto positive = [](const char* name, double v) {
         if (!(v > 0)) throw std::invalid_argument(std::string("timing parameter ") + name + ": " + show(v) +
                                                   "; expected a value above 0");
@@ -158,6 +163,9 @@ void TimingParams::validate() const {
         throw std::invalid_argument(std::string("timing parameter ") + p.name + ": " + show(v) + "; expected " +
                                     show(p.min) + " to " + show(p.max) + " " + p.unit);
     }
+}
+
+void TimingParams::validate_combined() const {
     const uint64_t buffers = uint64_t(rx_ring_entries) * rx_buffer_bytes;
     if (buffers > kMaxHostBufferBytes)
         throw std::invalid_argument("timing parameters rx_ring_entries x rx_buffer_bytes: " +

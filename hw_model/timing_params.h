@@ -103,9 +103,14 @@ struct TimingParams {
     // Sets one parameter by name; throws std::invalid_argument naming the parameter and the expected range.
     void set(const std::string& name, const std::string& value);
     static std::vector<std::string> names();
-    // Throws std::invalid_argument for impossible values (zero clock, ...) and for values outside the
-    // parameter's range (ranges(): docs/timing.md), naming the parameter, the value and the range.
+    // Throws std::invalid_argument for impossible values (zero clock, ...), for values outside the
+    // parameter's range (ranges(): docs/timing.md), naming the parameter, the value and the range, and for
+    // combinations too large (validate_combined).
     void validate() const;
+    // The checks of one parameter at a time: set() runs these, so that settings that only fit together
+    // (rx_ring_entries and rx_buffer_bytes) can be given in any order; the model checks the rest.
+    void validate_each() const;
+    void validate_combined() const;
 
     // clock_ps()'s cache, valid while core_clock_mhz equals clock_cache_mhz_ (NaN: never computed).
     mutable double clock_cache_mhz_ = std::nan("");

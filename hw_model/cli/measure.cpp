@@ -103,7 +103,7 @@ json measure_here(const MeasureOptions& options) {
     }
     SimConfig config;
     config.mac.pacing = spec.offered_gbps > 0 ? Pacing::Capture : Pacing::LineRate;
-    for (const std::string& s : options.settings) apply_setting(s, config);
+    apply_settings(options.settings, config);
     apply_option("--mode", "mode", options.mode, config);
     if (!options.rtl.empty()) config.rtl = parse_rtl_option(options.rtl);
     RunOutput out{RunOutput::CountsOnly{}};

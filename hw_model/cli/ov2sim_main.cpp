@@ -72,7 +72,7 @@ int run_command(const RunOptions& opt) {
     if (opt.no_offload) config.driver.offload_enabled = false;
     if (!opt.pacing.empty()) ov2::apply_option("--pacing", "mac.pacing", opt.pacing, config);
     if (!opt.mode.empty()) ov2::apply_option("--mode", "mode", opt.mode, config);
-    for (const std::string& s : opt.settings) ov2::apply_setting(s, config);
+    ov2::apply_settings(opt.settings, config);
     if (!opt.rtl.empty()) config.rtl = ov2::parse_rtl_option(opt.rtl);
     if (opt.rtl_xcheck && !config.rtl.any())
         throw ov2::InputError("--rtl-xcheck", "", "checks the RTL blocks of --rtl, and none is given",

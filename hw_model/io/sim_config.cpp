@@ -129,14 +129,26 @@ std::string scalar_text(const json& v) {
     return v.dump();
 }
 
+// TimingParams::set checks each parameter alone; what spans parameters is checked once they are all set.
+void check_combined(const std::string& where, const SimConfig& c) {
+    try {
+        c.timing.validate_combined();
+    } catch (const std::invalid_argument& e) {
+        throw InputError(where, "", e.what(), "");
+    }
+}
+
 }  // namespace
 
-void apply_setting(const std::string& assignment, SimConfig& config) {
-    const size_t eq = assignment.find('=');
-    if (eq == std::string::npos || eq == 0)
-        throw InputError("--set", assignment, "not NAME=VALUE", "e.g. --set core_clock_mhz=250");
-    const std::string name = assignment.substr(0, eq);
-    set_one("--set", name, name, assignment.substr(eq + 1), config);
+void apply_settings(const std::vector<std::string>& assignments, SimConfig& config) {
+    for (const std::string& assignment : assignments) {
+        const size_t eq = assignment.find('=');
+        if (eq == std::string::npos || eq == 0)
+            throw InputError("--set", assignment, "not NAME=VALUE", "e.g. --set core_clock_mhz=250");
+        const std::string name = assignment.substr(0, eq);
+        set_one("--set", name, name, assignment.substr(eq + 1), config);
+    }
+    check_combined("--set", config);
 }
 
 void apply_option(const std::string& option, const std::string& name, const std::string& value, SimConfig& config) {
@@ -160,6 +172,7 @@ void load_sim_config(const std::string& path, SimConfig& config) {
                              "timing, mac, caps, offload_enabled, sa_cam_bundles or mode");
         }
     }
+    check_combined(path, config);
 }
 
 RtlSwap parse_rtl_option(const std::string& names) {

@@ -726,6 +726,21 @@ TEST(ErrorsTiming, HugeBuffers) {  // host memory is ring x buffer: bounded, not
     // each within its range, but together more receive buffers than the model allocates
     expect_error(run(dir, "--set rx_ring_entries=65536"),
                  {"--set", "rx_ring_entries", "65536 x 16384", "at most 268435456 B"});
+    write(dir + "/config.json", "{\"timing\": {\"rx_ring_entries\": 65536, \"rx_buffer_bytes\": 8192}}\n");
+    expect_error(run(dir, "--config config.json"), {"config.json", "65536 x 8192", "at most 268435456 B"});
+}
+
+TEST(ErrorsTiming, SettingsThatFitTogetherInEitherOrder) {  // checked together, after the last --set
+    const std::string dir = setup();
+    for (const char* sets : {"--set rx_ring_entries=65536 rx_buffer_bytes=2048",
+                             "--set rx_buffer_bytes=2048 rx_ring_entries=65536"}) {
+        const Cli r = run(dir, sets);
+        EXPECT_EQ(r.code, 0) << sets << ": " << r.err;
+        EXPECT_EQ(count_lines(dir + "/out/oob.jsonl"), 6u) << sets;
+    }
+    write(dir + "/config.json", "{\"timing\": {\"rx_ring_entries\": 65536, \"rx_buffer_bytes\": 2048}}\n");
+    const Cli r = run(dir, "--config config.json");
+    EXPECT_EQ(r.code, 0) << r.err;
 }
 
 TEST(ErrorsTiming, HugeFifoDepth) {  // FIFOs and lanes are allocated up front: bounded, not gigabytes

@@ -67,7 +67,7 @@ int sc_main(int argc, char** argv) {
         ov2::TrafficGenerator gen(spec);
         ov2::SimConfig config;
         config.mac.pacing = spec.offered_gbps > 0 ? ov2::Pacing::Capture : ov2::Pacing::LineRate;
-        for (const std::string& s : settings) ov2::apply_setting(s, config);
+        ov2::apply_settings(settings, config);
         ov2::apply_option("--mode", "mode", mode, config);
         ov2::RunOutput output(out_dir);
         CorruptingSource source(gen, corrupt_every, wire_pcap);
