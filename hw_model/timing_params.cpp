@@ -81,6 +81,14 @@ double parse_number(const std::string& name, const std::string& value) {
 
 }  // namespace
 
+void TimingParams::refresh_clock_cache() const {
+    clock_cache_mhz_ = core_clock_mhz;
+    clock_cache_ps_ = uint64_t(std::llround(1e6 / core_clock_mhz));
+    clock_cache_inverse_ = 1.0 / double(clock_cache_ps_ ? clock_cache_ps_ : 1);
+}
+
+uint64_t TimingParams::edges_in_by_division(uint64_t ps) const { return ps / clock_ps(); }
+
 uint64_t TimingParams::wire_time_ps(uint32_t bytes, bool has_fcs) const {
     const double wire_bytes = double(bytes) + (has_fcs ? 0 : fcs_bytes) + wire_overhead_bytes;
     return uint64_t(std::llround(wire_bytes * 8.0 * 1000.0 / line_rate_gbps));

@@ -54,11 +54,7 @@ struct TimingParams {
     // ps: the core clock period, rounded to a whole picosecond (322 MHz -> 3106 ps) so that every clock edge
     // lies on the simulator's 1 ps grid: edge k is at k * clock_ps().
     uint64_t clock_ps() const {  // cached: the cycle mode asks for it about 16 times a frame
-        if (!(core_clock_mhz == clock_cache_mhz_)) {
-            clock_cache_mhz_ = core_clock_mhz;
-            clock_cache_ps_ = uint64_t(std::llround(1e6 / core_clock_mhz));
-            clock_cache_inverse_ = 1.0 / double(clock_cache_ps_ ? clock_cache_ps_ : 1);
-        }
+        if (!(core_clock_mhz == clock_cache_mhz_)) refresh_clock_cache();
         return clock_cache_ps_;
     }
     // floor(ps / clock_ps()), the edges up to `ps`: every edge rounding needs it, several times a frame, and a
@@ -67,7 +63,7 @@ struct TimingParams {
     // int64_t (exact there too): the unsigned ones take several instructions each on x86-64.
     uint64_t edges_in(uint64_t ps) const {
         const uint64_t c = clock_ps();
-        if (ps >= (uint64_t(1) << 48) || c == 0) return ps / c;
+        if (ps >= (uint64_t(1) << 48) || c == 0) return edges_in_by_division(ps);
         uint64_t q = uint64_t(int64_t(double(int64_t(ps)) * clock_cache_inverse_));
         if (q * c > ps) --q;
         else if (ps - q * c >= c) ++q;
@@ -111,6 +107,11 @@ struct TimingParams {
     // (rx_ring_entries and rx_buffer_bytes) can be given in any order; the model checks the rest.
     void validate_each() const;
     void validate_combined() const;
+
+    // The rare paths of clock_ps() and edges_in(), out of line: inlined, they made every function that
+    // rounds a time to an edge several hundred bytes longer (instruction-cache misses in the fast mode).
+    [[gnu::noinline, gnu::cold]] void refresh_clock_cache() const;
+    [[gnu::noinline, gnu::cold]] uint64_t edges_in_by_division(uint64_t ps) const;
 
     // clock_ps()'s cache, valid while core_clock_mhz equals clock_cache_mhz_ (NaN: never computed).
     mutable double clock_cache_mhz_ = std::nan("");
