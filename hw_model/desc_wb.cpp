@@ -310,14 +310,37 @@ void DescWb::completion_thread() {
         }
         if (!ready) {
             batcher_needs_record_ = true;
-            sc_core::wait(record_queued_);
+            wait_for_record(nullptr);
             batcher_needs_record_ = false;
             continue;
         }
         const uint64_t due = timing_.edge_at_or_after(pending_.front().queued_ps + timeout_ps);
-        if (ready >= timing_.wb_batch_max || now >= due) write_batch(std::min<size_t>(ready, timing_.wb_batch_max));
-        else sc_core::wait(ps_time(due - now), record_queued_);
+        if (ready >= timing_.wb_batch_max || now >= due) {
+            write_batch(std::min<size_t>(ready, timing_.wb_batch_max));
+        } else {
+            const sc_time timeout = ps_time(due - now);
+            wait_for_record(&timeout);
+        }
     }
+}
+
+// record_queued_ is notified (a kernel event) only while the batcher waits for it: one notified while the
+// batcher is busy is kept here, as sc_event would keep it (an earlier pending notification stands, a later
+// one is replaced), and handed to the event when the batcher starts waiting, if still ahead. The batcher
+// then wakes exactly when it would have: a notification due while it was busy woke nobody.
+void DescWb::wake_batcher(uint64_t at_ps) {
+    const uint64_t now = now_ps();
+    if (record_wake_ps_ <= now || at_ps < record_wake_ps_) record_wake_ps_ = at_ps;
+    if (batcher_listens_) record_queued_.notify(ps_time(at_ps - now));
+}
+
+void DescWb::wait_for_record(const sc_time* timeout) {
+    const uint64_t now = now_ps();
+    if (record_wake_ps_ > now) record_queued_.notify(ps_time(record_wake_ps_ - now));
+    batcher_listens_ = true;
+    if (timeout) sc_core::wait(*timeout, record_queued_);
+    else sc_core::wait(record_queued_);
+    batcher_listens_ = false;
 }
 
 size_t DescWb::records_queued_before(uint64_t ps) const {
@@ -414,8 +437,7 @@ void DescWb::queue_record(RxPacket& pkt, uint64_t at_ps) {
     // The batcher's next edge, when it can act on the record: it waits for any record, or this one
     // fills a batch (else it only goes back to waiting for the same due time; a record queued early may
     // wake it once more for nothing: it then finds the same due time).
-    if (batcher_needs_record_ || pending_.size() >= timing_.wb_batch_max)
-        record_queued_.notify(ps_time(at_ps + timing_.clock_ps() - now_ps()));
+    if (batcher_needs_record_ || pending_.size() >= timing_.wb_batch_max) wake_batcher(at_ps + timing_.clock_ps());
     pool_.release(&pkt);
     tr_.done();
 }

@@ -84,6 +84,8 @@ private:
     void prefetch_thread();
     void completion_thread();
     size_t records_queued_before(uint64_t ps) const;
+    void wake_batcher(uint64_t at_ps);
+    void wait_for_record(const sc_core::sc_time* timeout);
     void msi_method();
     void reg_write(uint32_t offset, uint32_t value);
     uint32_t reg_read(uint32_t offset) const;
@@ -129,6 +131,8 @@ private:
     std::vector<uint8_t> batch_buf_;
     sc_core::sc_event record_queued_;
     bool batcher_needs_record_ = false;  // the batcher waits for any record (none is ready yet)
+    bool batcher_listens_ = false;       // the batcher waits for record_queued_ (or a timeout)
+    uint64_t record_wake_ps_ = 0;        // record_queued_'s notification, pending while > now (wake_batcher)
     std::deque<uint64_t> msi_due_ps_;  // interrupts on their way to the host, in order
     sc_core::sc_event msi_pending_;
     std::array<tlm::tlm_generic_payload, 3> dma_trans_;  // by DmaRequester: reused, one transaction each at a time

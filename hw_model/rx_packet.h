@@ -89,6 +89,7 @@ public:
         if (handed_) {
             pkt = handed_;
             handed_ = nullptr;
+            silent_ = false;
             return true;
         }
         if (queue_.empty()) {
@@ -121,20 +122,17 @@ public:
             if (wake_at_ready_ && pkt->ready_ps > reader_back_ps_) {
                 // It would wait for ready_ps after that read: it gets the frame then, which holds its slot
                 // until the read.
-                handed_ = pkt;
                 held_until_ps_ = reader_back_ps_;
-                written_event_.notify(ps_time(pkt->ready_ps - now));
+                hand_over(pkt, pkt->ready_ps);
             } else {
                 queue_.push_back(pkt);
-                written_event_.notify(ps_time(reader_back_ps_ - now));
+                notify_reader(reader_back_ps_);
             }
             return true;
         }
         if (reader_waiting_) {
             reader_waiting_ = false;
-            handed_ = pkt;
-            const uint64_t at = wake_at_ready_ && pkt->ready_ps > now ? pkt->ready_ps - now : 0;
-            written_event_.notify(ps_time(at));
+            hand_over(pkt, wake_at_ready_ && pkt->ready_ps > now ? pkt->ready_ps : now);
             return true;
         }
         if (num_free() == 0) {
@@ -163,9 +161,13 @@ public:
     }
     void write_early(RxPacket* pkt) {
         reader_waiting_ = false;
-        handed_ = pkt;
-        written_event_.notify(ps_time(pkt->ready_ps - now_ps()));
+        hand_over(pkt, pkt->ready_ps);
     }
+    // The reader's process is also statically sensitive to `other`'s written event (one SC_METHOD reads
+    // both FIFOs): a frame handed over for a time at which that event is due anyway needs no notification
+    // of its own, and the reader finds it due by handed_due_now().
+    void share_wake_with(const FrameFifo* other) { wake_shared_with_ = other; }
+    bool handed_due_now() const { return silent_ && handed_->ready_ps == now_ps(); }
 
     void write(RxPacket* const& pkt) override {
         while (!nb_write(pkt)) sc_core::wait(read_event_);
@@ -175,6 +177,29 @@ public:
     const char* kind() const override { return "FrameFifo"; }
 
 private:
+    void hand_over(RxPacket* pkt, uint64_t wake_ps) {
+        handed_ = pkt;
+        if (wake_shared_with_ && wake_ps == pkt->ready_ps && wake_shared_with_->reader_woken_at(wake_ps)) {
+            silent_ = true;
+            return;
+        }
+        notify_reader(wake_ps);
+    }
+    // Notifies the reader at `at_ps` (>= now), keeping track of the notification sc_event keeps: a delta
+    // one cancels a timed one and discards those that follow it in its delta; an earlier timed one stands.
+    void notify_reader(uint64_t at_ps) {
+        const uint64_t now = now_ps();
+        written_event_.notify(ps_time(at_ps - now));
+        if (at_ps == now) {
+            pending_ps_ = 0;
+            delta_notified_ = sc_core::sc_delta_count();
+        } else if (delta_notified_ != sc_core::sc_delta_count() && (pending_ps_ <= now || at_ps < pending_ps_)) {
+            pending_ps_ = at_ps;
+        }
+    }
+    // Whether the written event is due at `ps` (> now): its timed notification for then is pending.
+    bool reader_woken_at(uint64_t ps) const { return pending_ps_ == ps && ps > now_ps(); }
+
     const int size_;
     std::deque<RxPacket*> queue_;
     RxPacket* handed_ = nullptr;    // taken by the waiting reader, which wakes at its time
@@ -182,6 +207,10 @@ private:
     uint64_t reader_back_ps_ = 0;   // a waiting reader reads from then on (read_later)
     uint64_t held_until_ps_ = 0;    // handed_ holds a slot until then (read_later)
     bool wake_at_ready_ = true;
+    const FrameFifo* wake_shared_with_ = nullptr;
+    bool silent_ = false;           // handed_ went over without a notification (share_wake_with)
+    uint64_t pending_ps_ = 0;       // the written event's pending timed notification, if > now
+    uint64_t delta_notified_ = ~uint64_t(0);  // the delta count of its last delta notification
     sc_core::sc_event written_event_, read_event_;
 };
 

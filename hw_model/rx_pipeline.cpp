@@ -267,8 +267,9 @@ RxPipeline::RxPipeline(sc_core::sc_module_name name, const TimingParams& timing,
       lane_free_ps_(timing.crypto_lanes, 0), parser_timing_(timing) {
     SC_HAS_PROCESS(RxPipeline);
     if (!threads) return;
-    SC_METHOD(parser_stage);
-    SC_METHOD(cam_stage);
+    SC_METHOD(front_stages);
+    sensitive << in_written_ << parsed_.data_written_event() << parsed_.data_read_event() << looked_up_.data_read_event()
+              << parser_.timer << cam_stage_.timer;
     SC_METHOD(crypto_stage);
     SC_METHOD(crypto_retire);
 }
@@ -280,6 +281,8 @@ void RxPipeline::end_of_elaboration() {
     parser_.trace = &tr_parser_;
     parser_.next_trace = &tr_cam_;
     parser_.work = &RxPipeline::parse_taken_frame;
+    // A frame from the MAC ready on an edge where the CAM stage's frame is due too wakes front_stages once.
+    if (parser_.input_fifo) parser_.input_fifo->share_wake_with(&parsed_);
     cam_stage_.input = &parsed_;
     cam_stage_.input_fifo = &parsed_;
     cam_stage_.output = &looked_up_;
@@ -309,6 +312,22 @@ void RxPipeline::trace(Tracer& t, const std::string& next_stage) {
     looked_up_.set_wake_at_ready(false);
 }
 
+// The parser and the CAM stage in one SC_METHOD, statically sensitive to every event either may wait for:
+// each steps when the event it waits for is triggered (both at once: a frame at each on one edge, one
+// activation instead of two). The CAM stage goes first on an edge they share, so that it hands its frame on
+// and leaves its input to read_later before the parser looks (hand_on_early then spares the parser its
+// busy end); the FIFO between them gives the same result in either order.
+void RxPipeline::front_stages() {
+    for (Stage* s : {&cam_stage_, &parser_})
+        if (!s->waits_for || s->waits_for->triggered() || (s->input_fifo && s->input_fifo->handed_due_now()))
+            step_stage(*s);
+}
+
+void RxPipeline::stage_sleeps_until(Stage& s, uint64_t ps) {
+    s.timer.notify(ps_time(ps - now_ps()));
+    s.waits_for = &s.timer;
+}
+
 // One step at a time (StageStep), on the edges the threads these stages once were woke on: take a frame
 // from the input (the parser: when it is ready in the MAC's FIFO, which wakes the stage then), do the
 // stage's work on its ready edge, stay busy until the end the work gives, then hand the frame on (waiting
@@ -318,28 +337,31 @@ void RxPipeline::step_stage(Stage& s) {
         switch (s.step) {
         case StageStep::Take:
             if (!s.input->nb_read(s.pkt)) {
-                sc_core::next_trigger(s.input->data_written_event());
+                stage_waits(s, s.input->data_written_event());
                 return;
             }
             if (s.trace_take_on_read) s.trace->take(s.pkt->frame);
             s.step = StageStep::Ready;
             break;
         case StageStep::Ready: {
-            if (trigger_at(s.pkt->ready_ps)) return;
+            if (s.pkt->ready_ps > now_ps()) {
+                stage_sleeps_until(s, s.pkt->ready_ps);
+                return;
+            }
             const uint64_t busy_end = (this->*s.work)(*s.pkt);
             if (hand_on_early(s.pkt, *s.output, s.input_fifo, busy_end)) {
                 handed_on(s);
-                sc_core::next_trigger(s.input->data_written_event());
+                stage_waits(s, s.input->data_written_event());
                 return;
             }
-            sc_core::next_trigger(ps_time(busy_end - now_ps()));
+            stage_sleeps_until(s, busy_end);
             s.step = StageStep::Hand;
             return;
         }
         case StageStep::Hand:
             if (!s.output->nb_write(s.pkt)) {
                 if (s.trace->on()) s.trace->stall.set(1);
-                sc_core::next_trigger(s.output->data_read_event());
+                stage_waits(s, s.output->data_read_event());
                 return;
             }
             handed_on(s);

@@ -1,9 +1,9 @@
 // The device's receive pipeline between the MAC and descriptor writeback: the parser, SA CAM lookup and
 // crypto engine stages, between finite FrameFifos (back-pressure), each with an issue interval it waits and
 // a latency it carries on the packet (RxPacket::ready_ps). Every stage, and the reorder buffer behind the
-// crypto lanes, is an SC_METHOD stepping through its frame (no stack switch a frame); each acts on the same
-// edges a thread waiting for the same times would, and the parser and the CAM sleep through the end of their
-// busy time when nothing happens then (hand_on_early).
+// crypto lanes, steps through its frame in an SC_METHOD (no stack switch a frame; the parser and the CAM
+// stage share one, front_stages); each acts on the same edges a thread waiting for the same times would, and
+// the parser and the CAM sleep through the end of their busy time when nothing happens then (hand_on_early).
 // The per-packet decisions (the NDIS receive rules) are plain functions, shared with any other timing mode.
 #pragma once
 
@@ -73,6 +73,13 @@ public:
     sc_core::sc_port<sc_core::sc_fifo_in_if<RxPacket*>> in;    // from the MAC
     sc_core::sc_port<sc_core::sc_fifo_out_if<RxPacket*>> out;  // to descriptor writeback
 
+private:
+    // front_stages' static sensitivity to `in` (a port: bound later); owned here, as the kernel does not
+    // free an event finder.
+    sc_core::sc_event_finder_t<sc_core::sc_fifo_in_if<RxPacket*>> in_written_{
+        in, &sc_core::sc_fifo_in_if<RxPacket*>::data_written_event};
+
+public:
     // threads = false: no stage runs (the fast mode computes them).
     RxPipeline(sc_core::sc_module_name name, const TimingParams& timing, SaCamTable& cam, CryptoEngine& crypto,
                bool threads = true);
@@ -88,8 +95,10 @@ public:
     void trace(Tracer& t, const std::string& next_stage);
 
 private:
-    // The parser and the CAM stage, one SC_METHOD each, step through a frame alike: take it, wait for it to
-    // be ready, do the stage's work on that edge (which returns the end of its busy time), then hand it on.
+    // The parser and the CAM stage step through a frame alike: take it, wait for it to be ready, do the
+    // stage's work on that edge (which returns the end of its busy time), then hand it on. One SC_METHOD
+    // (front_stages) runs both: each stage waits for one event (an input or output FIFO's, or its own timer)
+    // and steps when that event is the one triggered.
     enum class StageStep { Take, Ready, Hand };
     struct Stage {
         sc_core::sc_fifo_in_if<RxPacket*>* input = nullptr;
@@ -101,11 +110,14 @@ private:
         uint64_t (RxPipeline::*work)(RxPacket&) = nullptr;
         StageStep step = StageStep::Take;
         RxPacket* pkt = nullptr;  // the frame the stage holds
+        const sc_core::sc_event* waits_for = nullptr;  // null: not started
+        sc_core::sc_event timer;                        // the stage's timed waits
     };
+    void front_stages();
     void step_stage(Stage& s);
+    void stage_waits(Stage& s, const sc_core::sc_event& e) { s.waits_for = &e; }
+    void stage_sleeps_until(Stage& s, uint64_t ps);
     void handed_on(Stage& s);
-    void parser_stage() { step_stage(parser_); }
-    void cam_stage() { step_stage(cam_stage_); }
     uint64_t parse_taken_frame(RxPacket& pkt);
     uint64_t look_up(RxPacket& pkt);
     bool hand_on_early(RxPacket* pkt, FrameFifo& output, FrameFifo* input, uint64_t busy_end);

@@ -145,3 +145,63 @@ TEST(FrameFifo, NbWriteRefusesWhenFullAndNbReadWhenEmpty) {
     EXPECT_TRUE(first);
     EXPECT_TRUE(second);
 }
+
+namespace {
+
+// One SC_METHOD reading two FrameFifos, statically sensitive to both written events (as the parser and CAM
+// stages' front_stages): `a` shares its wake-up with `b`.
+struct SharedWakeBench : sc_core::sc_module {
+    FrameFifo a{"a", 2}, b{"b", 2};
+    std::function<void()> writer;
+    struct Read {
+        uint32_t frame;
+        uint64_t at_ps;
+        bool by_event;  // the FIFO's own written event was triggered
+    };
+    std::vector<Read> reads;
+    int activations = 0;
+
+    explicit SharedWakeBench(sc_core::sc_module_name n) : sc_module(n) {
+        SC_HAS_PROCESS(SharedWakeBench);
+        a.share_wake_with(&b);
+        SC_THREAD(write_thread);
+        SC_METHOD(read_method);
+        sensitive << a.data_written_event() << b.data_written_event();
+    }
+    void write_thread() { writer(); }
+    void read_method() {
+        ++activations;
+        take(b, b.data_written_event().triggered());
+        const bool a_event = a.data_written_event().triggered();
+        if (activations == 1 || a_event || a.handed_due_now()) take(a, a_event);
+    }
+    void take(FrameFifo& f, bool by_event) {  // reads until the FIFO is empty, and so waits for it again
+        RxPacket* p = nullptr;
+        while (f.nb_read(p)) reads.push_back({p->frame, now_ps(), by_event});
+    }
+};
+
+}  // namespace
+
+TEST(FrameFifo, AFrameDueWhenTheSharedFifoWakesTheReaderGoesOverWithoutANotificationOfItsOwn) {
+    SharedWakeBench s("s");
+    RxPacket f1 = frame_ready_at(1, 5000), f2 = frame_ready_at(2, 5000), f3 = frame_ready_at(3, 9000);
+    s.writer = [&] {
+        wait_ps(1000);
+        s.b.write(&f1);  // b wakes the reader at 5000
+        wait_ps(1000);
+        s.a.write(&f2);  // due at 5000 too: no notification of a's own
+        wait_ps(4000);
+        s.a.write(&f3);  // nothing else wakes the reader at 9000: notified
+    };
+    sc_core::sc_start();
+    ASSERT_EQ(s.reads.size(), 3u);
+    EXPECT_EQ(s.reads[0].frame, 1u);
+    EXPECT_EQ(s.reads[1].frame, 2u);
+    EXPECT_EQ(s.reads[1].at_ps, 5000u);
+    EXPECT_FALSE(s.reads[1].by_event) << "found by handed_due_now, a's written event not notified";
+    EXPECT_EQ(s.reads[2].frame, 3u);
+    EXPECT_EQ(s.reads[2].at_ps, 9000u);
+    EXPECT_TRUE(s.reads[2].by_event);
+    EXPECT_EQ(s.activations, 3) << "the start, 5000 (both frames) and 9000";
+}
