@@ -13,7 +13,7 @@ namespace ov2 {
 
 namespace {
 
-constexpr int kXSeed = 19;
+constexpr int kWbXSeed = 19;
 
 constexpr size_t kRecordWords = Completion::kBytes / 4;
 
@@ -43,8 +43,8 @@ void copy_encoder_inputs(const Vdesc_wb& from, Vdesc_wb& to) {
 uint32_t Cpl2WbBridge::rtl_latency() { return Vdesc_wb_desc_wb::LATENCY; }
 
 Cpl2WbBridge::Cpl2WbBridge(const TimingParams& timing, bool x_check) : clock_{double(timing.clock_ps())} {
-    dut_ = std::make_unique<rtl::Dut<Vdesc_wb>>(kXSeed, "desc_wb_rtl");
-    if (x_check) shadow_ = std::make_unique<rtl::Dut<Vdesc_wb>>(kXSeed + 1, "desc_wb_rtl_shadow");
+    dut_ = std::make_unique<rtl::Dut<Vdesc_wb>>(kWbXSeed, "desc_wb_rtl");
+    if (x_check) shadow_ = std::make_unique<rtl::Dut<Vdesc_wb>>(kWbXSeed + 1, "desc_wb_rtl_shadow");
     in_check_ = std::make_unique<rtl::HandshakeChecker>("in");
     cpl_check_ = std::make_unique<rtl::HandshakeChecker>("cpl");
     for (rtl::Dut<Vdesc_wb>* d : {dut_.get(), shadow_.get()}) {

@@ -14,7 +14,7 @@ namespace ov2 {
 
 namespace {
 
-constexpr int kXSeed = 23;  // random values for the RTL's uninitialised state (--x-initial unique)
+constexpr int kParserXSeed = 23;  // random values for the RTL's uninitialised state (--x-initial unique)
 constexpr size_t kWords = Vrx_parser_rx_parser::W / 4;
 // finish(): edges it clocks at most to drain what is in flight (a frame of 2048 bytes needs well under 100).
 constexpr uint64_t kDrainEdges = 100000;
@@ -55,8 +55,8 @@ Rx2ParserBridge::Rx2ParserBridge(sc_core::sc_module_name name, const TimingParam
                          std::to_string(timing.parser_latency_cycles) + " is not the RTL parser's LATENCY",
                          std::to_string(rtl_latency()) + " (rtl/rx_parser.sv as Verilated)");
     SC_HAS_PROCESS(Rx2ParserBridge);
-    dut_ = std::make_unique<rtl::Dut<Vrx_parser>>(kXSeed, "parser_rtl");
-    if (x_check) shadow_ = std::make_unique<rtl::Dut<Vrx_parser>>(kXSeed + 1, "parser_rtl_shadow");
+    dut_ = std::make_unique<rtl::Dut<Vrx_parser>>(kParserXSeed, "parser_rtl");
+    if (x_check) shadow_ = std::make_unique<rtl::Dut<Vrx_parser>>(kParserXSeed + 1, "parser_rtl_shadow");
     s_check_ = std::make_unique<rtl::HandshakeChecker>("s");
     r_check_ = std::make_unique<rtl::HandshakeChecker>("r");
     for (rtl::Dut<Vrx_parser>* d : {dut_.get(), shadow_.get()}) {

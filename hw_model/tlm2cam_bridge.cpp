@@ -15,7 +15,7 @@ namespace ov2 {
 
 namespace {
 
-constexpr int kXSeed = 17;  // random values for the RTL's uninitialised state (--x-initial unique)
+constexpr int kCamXSeed = 17;  // random values for the RTL's uninitialised state (--x-initial unique)
 
 void copy_cam_inputs(const Vsa_cam& from, Vsa_cam& to) {
     to.reg_wr = from.reg_wr;
@@ -50,8 +50,8 @@ Tlm2CamBridge::Tlm2CamBridge(sc_core::sc_module_name name, const TimingParams& t
         throw InputError("--rtl", "sa_cam_bundles", std::to_string(bundles) + " is not the RTL CAM's BUNDLES",
                          std::to_string(rtl_bundles()) + " (rtl/sa_cam.sv as Verilated)");
     SC_HAS_PROCESS(Tlm2CamBridge);
-    dut_ = std::make_unique<rtl::Dut<Vsa_cam>>(kXSeed, "cam_rtl");
-    if (x_check) shadow_ = std::make_unique<rtl::Dut<Vsa_cam>>(kXSeed + 1, "cam_rtl_shadow");
+    dut_ = std::make_unique<rtl::Dut<Vsa_cam>>(kCamXSeed, "cam_rtl");
+    if (x_check) shadow_ = std::make_unique<rtl::Dut<Vsa_cam>>(kCamXSeed + 1, "cam_rtl_shadow");
     lk_check_ = std::make_unique<rtl::HandshakeChecker>("lk");
     res_check_ = std::make_unique<rtl::HandshakeChecker>("res");
     for (rtl::Dut<Vsa_cam>* d : {dut_.get(), shadow_.get()}) {

@@ -7,7 +7,7 @@ bash "$root/scripts/setup.sh"
 mkdir -p "$root/build"
 log="$root/build/build.log"
 echo "ov2sim: building into $root/build (log: $log)" >&2
-if ! { cmake -S "$root" -B "$root/build" -DCMAKE_BUILD_TYPE=Release &&
+if ! { cmake -S "$root" -B "$root/build" $(bash "$root/scripts/fast-build-args.sh" "$root/build") -DCMAKE_BUILD_TYPE=Release &&
        cmake --build "$root/build" -j"$(nproc)"; } >"$log" 2>&1; then
   grep -E "error|Error" "$log" | head -40 >&2 || true
   tail -n 30 "$log" >&2

@@ -45,7 +45,7 @@ if [ "$build" = 1 ]; then
   mkdir -p "$bdir"
   log="$bdir/build.log"
   echo "fuzz.sh: building ${targets[*]} into $bdir (log: $log)" >&2
-  if ! { cmake -S "$root" -B "$bdir" -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" -DOV2_FUZZ=ON \
+  if ! { cmake -S "$root" -B "$bdir" $(bash "$root/scripts/fast-build-args.sh" "$bdir") -DCMAKE_C_COMPILER="$CC" -DCMAKE_CXX_COMPILER="$CXX" -DOV2_FUZZ=ON \
            -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="-g" -DOV2_TB_FILTER='^fuzz$' &&
          cmake --build "$bdir" -j"$(nproc)" --target "${targets[@]}"; } >"$log" 2>&1; then
     grep -E "error" "$log" | head -30 >&2 || true

@@ -28,7 +28,7 @@ mkdir -p "$bdir"
 log="$bdir/build.log"
 echo "sanitize.sh: ASan+UBSan build into $bdir (log: $log)" >&2
 # The build runs the test binaries too (gtest_discover_tests lists their tests), under the options above.
-if ! { cmake -S "$root" -B "$bdir" -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Sanitize \
+if ! { cmake -S "$root" -B "$bdir" $(bash "$root/scripts/fast-build-args.sh" "$bdir") -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Sanitize \
          -DCMAKE_C_FLAGS="$san -fno-omit-frame-pointer -O1 -g1" \
          -DCMAKE_CXX_FLAGS="$san -fno-omit-frame-pointer -O1 -g1" \
          -DCMAKE_EXE_LINKER_FLAGS="$san" -DCMAKE_SHARED_LINKER_FLAGS="$san" -DCMAKE_MODULE_LINKER_FLAGS="$san" &&

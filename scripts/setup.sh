@@ -3,7 +3,7 @@
 set -euo pipefail
 packages=(cmake g++ make pkg-config libsystemc-dev verilator libbotan-2-dev libgtest-dev libpcap-dev
           libcli11-dev nlohmann-json3-dev libfmt-dev python3-scapy python3-cryptography gtkwave gnuplot-nox
-          clang libclang-rt-14-dev)  # clang + its libFuzzer runtime: scripts/fuzz.sh
+          ninja-build clang libclang-rt-14-dev)  # ninja: scripts/fast-build-args.sh; clang + its libFuzzer runtime: scripts/fuzz.sh
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

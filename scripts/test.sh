@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it: installs and builds what it needs, then
 #   1. the Release build and every test (CTest, one process per test);
-#   2. a smoke run of every libFuzzer target (scripts/fuzz.sh --smoke, 10 s each);
+#   2. a smoke run of every libFuzzer target (scripts/fuzz.sh --smoke, 10 s each, nproc at a time);
 #   3. the whole suite built with AddressSanitizer + UndefinedBehaviorSanitizer (scripts/sanitize.sh).
 # Every stage runs even when an earlier one failed, so one run reports everything; the exit status is 0
 # only when all passed.
@@ -28,7 +28,7 @@ release_suite() {
 
 stage "Release build and tests" release_suite "$@"
 if [ $quick = 0 ]; then
-  stage "fuzz smoke run" bash "$root/scripts/fuzz.sh" --smoke
+  stage "fuzz smoke run" bash "$root/scripts/fuzz.sh" --smoke --jobs "$(nproc)"
   stage "ASan + UBSan build and tests" bash "$root/scripts/sanitize.sh"
 fi
 echo "== test.sh: $([ $status -eq 0 ] && echo "all passed" || echo "FAILED") in $(($(date +%s) - start)) s" >&2

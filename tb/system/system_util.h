@@ -16,6 +16,7 @@ using nlohmann::json;
 // ---- paths and files -----------------------------------------------------------------------------------
 std::string ov2sim_path();                  // OV2_BINARY_DIR "/ov2sim"
 std::string default_scenario();             // OV2_SOURCE_DIR "/tb/scenarios/default"
+constexpr size_t kDefaultScenarioFrames = 44;  // frames in tb/scenarios/default/frames.pcap
 // A fresh, empty directory under OV2_BINARY_DIR/tb_system_tmp named after the running test.
 std::string scratch_dir();
 std::string read_file(const std::string& path);

@@ -11,13 +11,11 @@ using namespace systest;
 
 namespace {
 
-constexpr size_t kDefaultFrames = 44;
-
 std::vector<json> baseline(const std::string& dir) {
     const std::string sc = default_scenario();
     const RunResult r = run_sim(sc + "/frames.pcap", sc + "/sa.json", dir + "/base");
     EXPECT_EQ(r.exit_code, 0) << r.err;
-    return by_frame(read_jsonl(dir + "/base/oob.jsonl"), kDefaultFrames);
+    return by_frame(read_jsonl(dir + "/base/oob.jsonl"), kDefaultScenarioFrames);
 }
 
 // Refused with a one-line error naming `name`, or run correctly: every frame once, same results as `base`.
@@ -34,8 +32,8 @@ void expect_refused_or_correct(const std::string& dir, const std::string& settin
         return;
     }
     ASSERT_EQ(r.exit_code, 0) << setting << " neither refused (exit 2) nor run correctly:\n" << r.err;
-    const std::vector<json> run = by_frame(read_jsonl(out + "/oob.jsonl"), kDefaultFrames);
-    for (size_t f = 1; f <= kDefaultFrames; ++f)
+    const std::vector<json> run = by_frame(read_jsonl(out + "/oob.jsonl"), kDefaultScenarioFrames);
+    for (size_t f = 1; f <= kDefaultScenarioFrames; ++f)
         EXPECT_EQ(crypto_fields(run[f]), crypto_fields(base[f])) << setting << ": frame " << f;
 }
 
@@ -93,9 +91,9 @@ TEST(Limits, SmallReceiveBuffersCutFramesAndFlagThem) {
     const RunResult r = run_sim(sc + "/frames.pcap", sc + "/sa.json", dir + "/out", {"--set", "rx_buffer_bytes=64"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     const std::vector<Bytes> input = read_pcap(sc + "/frames.pcap");
-    const std::vector<json> oob = by_frame(read_jsonl(dir + "/out/oob.jsonl"), kDefaultFrames);
+    const std::vector<json> oob = by_frame(read_jsonl(dir + "/out/oob.jsonl"), kDefaultScenarioFrames);
     size_t cut = 0;
-    for (size_t f = 1; f <= kDefaultFrames; ++f) {
+    for (size_t f = 1; f <= kDefaultScenarioFrames; ++f) {
         const size_t len = input[f - 1].size();
         EXPECT_TRUE(oob[f]["indicated"].get<bool>()) << f;
         EXPECT_EQ(oob[f]["length"].get<size_t>(), std::min<size_t>(len, 64)) << f;

@@ -12,8 +12,6 @@ using namespace systest;
 
 namespace {
 
-constexpr size_t kDefaultFrames = 44;
-
 struct DefaultRun {
     std::vector<json> oob;       // indexed by frame
     std::vector<json> expected;  // indexed by frame
@@ -25,10 +23,10 @@ DefaultRun run_default(const std::string& dir, const std::string& name, const st
     DefaultRun d;
     d.result = run_sim(sc + "/frames.pcap", sc + "/sa.json", dir + "/" + name, extra);
     EXPECT_EQ(d.result.exit_code, 0) << d.result.err;
-    d.oob = by_frame(read_jsonl(dir + "/" + name + "/oob.jsonl"), kDefaultFrames);
+    d.oob = by_frame(read_jsonl(dir + "/" + name + "/oob.jsonl"), kDefaultScenarioFrames);
     d.expected = std::vector<json>(1);
     for (const json& e : read_jsonl(sc + "/expected.jsonl")) d.expected.push_back(e);
-    EXPECT_EQ(d.expected.size(), kDefaultFrames + 1);
+    EXPECT_EQ(d.expected.size(), kDefaultScenarioFrames + 1);
     return d;
 }
 
@@ -71,7 +69,7 @@ void expect_unprocessed_oob(const json& l) {
 
 // Every frame except `skip` has the same crypto fields in both runs.
 void expect_others_unchanged(const DefaultRun& base, const DefaultRun& run, const std::set<size_t>& skip) {
-    for (size_t f = 1; f <= kDefaultFrames; ++f)
+    for (size_t f = 1; f <= kDefaultScenarioFrames; ++f)
         if (!skip.count(f)) EXPECT_EQ(crypto_fields(run.oob[f]), crypto_fields(base.oob[f])) << "frame " << f;
 }
 
@@ -83,7 +81,7 @@ TEST(NdisRules, NoSaMeansCryptoDoneClearAndNoOob) {
     const DefaultRun d = run_default(scratch_dir(), "out");
     const size_t unknown_spi = frame_of_case(d, "unknown SPI"), other_dst = frame_of_case(d, "other destination");
     size_t no_sa = 0;
-    for (size_t f = 1; f <= kDefaultFrames; ++f) {
+    for (size_t f = 1; f <= kDefaultScenarioFrames; ++f) {
         if (d.oob[f]["nic_reason"] != "no_sa") continue;
         ++no_sa;
         expect_unprocessed_oob(d.oob[f]);
@@ -98,7 +96,7 @@ TEST(NdisRules, NoSaMeansCryptoDoneClearAndNoOob) {
 TEST(NdisRules, FailedFramesAreStillIndicatedWithTheirStatus) {
     const DefaultRun d = run_default(scratch_dir(), "out");
     size_t failures = 0;
-    for (size_t f = 1; f <= kDefaultFrames; ++f) {
+    for (size_t f = 1; f <= kDefaultScenarioFrames; ++f) {
         const int status = d.expected[f]["crypto_status"].get<int>();
         if (status == 0) continue;
         ++failures;
@@ -112,15 +110,15 @@ TEST(NdisRules, FailedFramesAreStillIndicatedWithTheirStatus) {
     }
     EXPECT_EQ(failures, 8u) << "the default scenario has 8 failing frames (README: statuses 2-5, 3 x 6, 7)";
     size_t indicated = 0;
-    for (size_t f = 1; f <= kDefaultFrames; ++f) indicated += d.oob[f]["indicated"].get<bool>();
-    EXPECT_EQ(indicated, kDefaultFrames);
+    for (size_t f = 1; f <= kDefaultScenarioFrames; ++f) indicated += d.oob[f]["indicated"].get<bool>();
+    EXPECT_EQ(indicated, kDefaultScenarioFrames);
 }
 
 TEST(NdisRules, NextCryptoDoneOnlyOnTheTransportOverTunnelFrame) {
     const DefaultRun d = run_default(scratch_dir(), "out");
     const size_t tot = frame_of_case(d, "transport-over-tunnel");
     std::set<size_t> with_next;
-    for (size_t f = 1; f <= kDefaultFrames; ++f)
+    for (size_t f = 1; f <= kDefaultScenarioFrames; ++f)
         if (d.oob[f]["next_crypto_done"] == 1) with_next.insert(f);
     EXPECT_EQ(with_next, std::set<size_t>{tot});
     const json& l = d.oob[tot];
@@ -130,14 +128,14 @@ TEST(NdisRules, NextCryptoDoneOnlyOnTheTransportOverTunnelFrame) {
     EXPECT_NE(l["inner_offload_handle"], 0);
     EXPECT_NE(l["inner_offload_handle"], l["offload_handle"]) << "the transport portion has its own SA";
     EXPECT_EQ(l["stack_verdict"], "accepted");
-    for (size_t f = 1; f <= kDefaultFrames; ++f)
+    for (size_t f = 1; f <= kDefaultScenarioFrames; ++f)
         if (f != tot) EXPECT_EQ(d.oob[f]["inner_offload_handle"], 0) << f;
 }
 
 TEST(NdisRules, FlagsAreClearWhenTheNicDidNotProcess) {
     const DefaultRun d = run_default(scratch_dir(), "out");
     size_t unprocessed = 0, processed = 0;
-    for (size_t f = 1; f <= kDefaultFrames; ++f) {
+    for (size_t f = 1; f <= kDefaultScenarioFrames; ++f) {
         const json& l = d.oob[f];
         if (l["crypto_done"] == 0) {
             ++unprocessed;
@@ -161,7 +159,7 @@ TEST(NoOffload, NothingProcessedAndIpsecLeftToSoftware) {
     const std::string dir = scratch_dir();
     const DefaultRun d = run_default(dir, "out", {"--no-offload"});
     size_t ipsec = 0;
-    for (size_t f = 1; f <= kDefaultFrames; ++f) {
+    for (size_t f = 1; f <= kDefaultScenarioFrames; ++f) {
         const json& l = d.oob[f];
         expect_unprocessed_oob(l);
         EXPECT_EQ(l["nbl_info"], "0x00000000") << f;
@@ -229,7 +227,7 @@ TEST(Capabilities, TunnelOffMakesTheDriverRefuseTunnelSas) {
     EXPECT_EQ(stats["driver"]["sa_refused"].get<size_t>(), tunnel_sas.size());
     // frames of tunnel SAs are unprocessed; all others as before
     std::set<size_t> tunnel_frames;
-    for (size_t f = 1; f <= kDefaultFrames; ++f) {
+    for (size_t f = 1; f <= kDefaultScenarioFrames; ++f) {
         const json& e = base.expected[f];
         if (!e.contains("sa") || !tunnel_sas.count(e["sa"].get<std::string>())) continue;
         tunnel_frames.insert(f);

@@ -24,18 +24,11 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 using tracetest::read_text;
+using tracetest::scratch_dir;
 using tracetest::Vcd;
 using tracetest::VcdVar;
 
 const std::vector<std::string> kGroups = {"mac", "parser", "cam", "crypto", "desc_wb", "bus", "driver"};
-
-std::string scratch() {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    const fs::path dir = fs::path(OV2_BINARY_DIR) / "tb_trace_tmp" / (std::string(info->test_suite_name()) + "." + info->name());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir.string();
-}
 
 std::string quote(const std::string& s) {
     std::string out = "'";
@@ -342,7 +335,7 @@ TEST(TraceCli, SaveFileNamesTheVcdAndGroupsEverySignal) {
 // Without --vcd nothing is written; with it, oob.jsonl is the same byte for byte.
 TEST(TraceCli, TracingChangesNoResultAndIsOffByDefault) {
     const TracedRun& traced = traced_run();
-    const std::string dir = scratch();
+    const std::string dir = scratch_dir();
     ASSERT_EQ(run_default(dir, "out", {"--quiet"}), 0) << read_text(dir + "/out.stderr");
     EXPECT_FALSE(fs::exists(dir + "/traces"));
     for (const auto& e : fs::recursive_directory_iterator(dir)) {
@@ -356,7 +349,7 @@ TEST(TraceCli, TracingChangesNoResultAndIsOffByDefault) {
 }
 
 TEST(TraceCli, ExplicitPathAndUnwritablePath) {
-    const std::string dir = scratch();
+    const std::string dir = scratch_dir();
     ASSERT_EQ(run_default(dir, "out", {"--vcd", dir + "/waves/run1.vcd"}), 0) << read_text(dir + "/out.stderr");
     EXPECT_TRUE(fs::is_regular_file(dir + "/waves/run1.vcd"));
     EXPECT_TRUE(fs::is_regular_file(dir + "/waves/run1.gtkw"));
@@ -373,7 +366,7 @@ TEST(TraceCli, ExplicitPathAndUnwritablePath) {
 // block's group right after its SystemC twin's in the save file; the run's results are those without --rtl.
 TEST(TraceCli, RtlPinsAreDocumentedAndFollowTheirTwin) {
     const TracedRun& plain = traced_run();
-    const std::string dir = scratch();
+    const std::string dir = scratch_dir();
     ASSERT_EQ(run_default(dir, "out", {"--rtl", "cam,parser,wb", "--vcd", "rtl.vcd", "--quiet"}), 0)
         << read_text(dir + "/out.stderr");
     const Vcd vcd = tracetest::parse_vcd(read_text(dir + "/traces/rtl.vcd"));

@@ -16,17 +16,10 @@ namespace {
 namespace fs = std::filesystem;
 using tracetest::parse_vcd;
 using tracetest::read_text;
-
-std::string scratch() {
-    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
-    const fs::path dir = fs::path(OV2_BINARY_DIR) / "tb_trace_tmp" / (std::string(info->test_suite_name()) + "." + info->name());
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-    return dir.string();
-}
+using tracetest::scratch_dir;
 
 TEST(TraceWriter, DeclaresScopesAndWritesChangesInTimeOrder) {
-    const std::string vcd_path = scratch() + "/w.vcd";
+    const std::string vcd_path = scratch_dir() + "/w.vcd";
     {
         ov2::Tracer t(vcd_path, "top", 100);
         const auto busy = t.signal("blk.busy", 1, ov2::TraceFormat::Bin);
@@ -64,7 +57,7 @@ TEST(TraceWriter, DeclaresScopesAndWritesChangesInTimeOrder) {
 }
 
 TEST(TraceWriter, ManySignalsGetDistinctIdentifiers) {
-    const std::string vcd_path = scratch() + "/m.vcd";
+    const std::string vcd_path = scratch_dir() + "/m.vcd";
     constexpr int kSignals = 9000;  // identifiers of one, two and three characters
     {
         ov2::Tracer t(vcd_path, "top", 10);
@@ -90,7 +83,7 @@ TEST(TraceWriter, ManySignalsGetDistinctIdentifiers) {
 }
 
 TEST(TraceWriter, SaveFileNamesTheDumpAndGroupsByBlock) {
-    const std::string dir = scratch();
+    const std::string dir = scratch_dir();
     {
         ov2::Tracer t(dir + "/g.vcd", "top", 10);
         t.signal("mac.busy", 1, ov2::TraceFormat::Bin);
@@ -132,7 +125,7 @@ struct Driver : sc_core::sc_module {
 };
 
 TEST(TraceWriter, StreamsWhileTimeAdvances) {
-    const std::string vcd_path = scratch() + "/s.vcd";
+    const std::string vcd_path = scratch_dir() + "/s.vcd";
     {
         ov2::Tracer t(vcd_path, "top", 10);
         Driver d("d", t);
@@ -152,7 +145,7 @@ TEST(TraceWriter, StreamsWhileTimeAdvances) {
 }
 
 TEST(TraceWriter, FileWithoutDirectoryGoesUnderTraces) {
-    const fs::path dir = scratch();
+    const fs::path dir = scratch_dir();
     const fs::path cwd = fs::current_path();
     fs::current_path(dir);
     const std::string plain = ov2::resolve_vcd_path("run.vcd");

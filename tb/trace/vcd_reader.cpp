@@ -1,8 +1,11 @@
 #include "vcd_reader.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+
+#include <gtest/gtest.h>
 
 namespace tracetest {
 
@@ -132,6 +135,15 @@ Vcd parse_vcd(const std::string& text) {
         }
     }
     return vcd;
+}
+
+std::string scratch_dir() {
+    namespace fs = std::filesystem;
+    const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+    const fs::path dir = fs::path(OV2_BINARY_DIR) / "tb_trace_tmp" / (std::string(info->test_suite_name()) + "." + info->name());
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    return dir.string();
 }
 
 }  // namespace tracetest

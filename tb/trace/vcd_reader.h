@@ -34,4 +34,7 @@ Vcd parse_vcd(const std::string& text);
 
 std::string read_text(const std::string& path);
 
+// A fresh, empty directory under OV2_BINARY_DIR/tb_trace_tmp named after the running test.
+std::string scratch_dir();
+
 }  // namespace tracetest
