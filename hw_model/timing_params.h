@@ -104,7 +104,8 @@ struct TimingParams {
     // combinations too large (validate_combined).
     void validate() const;
     // The checks of one parameter at a time: set() runs these, so that settings that only fit together
-    // (rx_ring_entries and rx_buffer_bytes) can be given in any order; the model checks the rest.
+    // (rx_ring_entries and rx_buffer_bytes) can be given in any order; the combination is checked after the
+    // last one (apply_settings, load_sim_config) and again when the model is built.
     void validate_each() const;
     void validate_combined() const;
 
