@@ -28,12 +28,8 @@ namespace {
 
 using sa_detail::quote;  // user text in a message: quoted when short, described when it looks like a key
 using sa_detail::number_text;  // a number from the input: described when it is as long as a key
+using sa_detail::key_text;     // a JSON key in a field name: described when quote() would not show it
 
-// A JSON key in a field name: as is, unless quote() would not show it.
-std::string key_text(const std::string& key) {
-    const std::string q = quote(key);
-    return q == "'" + key + "'" ? key : "(" + q + ")";
-}
 
 uint32_t number_field(const json& j, const std::string& path, const std::string& ptr, uint64_t max) {
     uint64_t v = 0;

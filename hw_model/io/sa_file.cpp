@@ -42,6 +42,11 @@ std::string quote(std::string_view text) {
     return "'" + std::string(text) + "'";
 }
 
+std::string key_text(const std::string& key) {
+    const std::string q = quote(key);
+    return q == "'" + key + "'" ? key : "(" + q + ")";
+}
+
 bool parse_hex(std::string_view text, std::vector<uint8_t>& out, std::string& problem) {
     out.clear();
     if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);

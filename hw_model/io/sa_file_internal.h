@@ -32,6 +32,8 @@ struct SaOrigin {
 // User text a message may quote: short text as 'text'; long or key-like text (12+ hex digits) is described,
 // not shown, so a key typed into the wrong field never reaches a message.
 std::string quote(std::string_view text);
+// A JSON key in a field name or pointer: as is, unless quote() would not show it; then described, in ( ).
+std::string key_text(const std::string& key);
 
 // Hex key text ("0x" optional) into bytes. On failure returns false and says why, without the text itself.
 bool parse_hex(std::string_view text, std::vector<uint8_t>& out, std::string& problem);

@@ -30,6 +30,19 @@ std::string pointer_token(const std::string& key) {
     return out;
 }
 
+// A JSON pointer for a message: each segment as key_text shows it (a key that looks like key material, or
+// is long, is described, not echoed).
+std::string shown_pointer(const std::string& ptr) {
+    if (ptr.empty()) return "/";
+    std::string out;
+    for (size_t from = 1;;) {
+        const size_t slash = ptr.find('/', from);
+        out += "/" + key_text(ptr.substr(from, slash == std::string::npos ? std::string::npos : slash - from));
+        if (slash == std::string::npos) return out;
+        from = slash + 1;
+    }
+}
+
 // ---- syntax -------------------------------------------------------------------------------------------------
 
 void check_nesting(const std::string& text, const std::string& file) {
@@ -112,7 +125,7 @@ private:
             const std::string key = string_token();
             const std::string child = ptr + "/" + pointer_token(key);
             if (!keys.insert(key).second)
-                throw InputError(line_where(file_, key_line), ptr.empty() ? "/" : ptr,
+                throw InputError(line_where(file_, key_line), shown_pointer(ptr),
                                  "key " + quote(key) + " appears twice", "each key once per object");
             skip_ws();
             if (more() && s_[i_] == ':') ++i_;
