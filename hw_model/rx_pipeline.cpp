@@ -268,8 +268,8 @@ RxPipeline::RxPipeline(sc_core::sc_module_name name, const TimingParams& timing,
     SC_HAS_PROCESS(RxPipeline);
     if (!threads) return;
     SC_METHOD(front_stages);
-    sensitive << in_written_ << parsed_.data_written_event() << parsed_.data_read_event() << looked_up_.data_read_event()
-              << parser_.timer << cam_stage_.timer;
+    sensitive << in_written_ << parsed_.data_written_event() << parsed_.data_read_event()
+              << looked_up_.data_read_event() << parser_.timer << cam_stage_.timer;
     SC_METHOD(crypto_stage);
     SC_METHOD(crypto_retire);
 }

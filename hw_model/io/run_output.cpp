@@ -146,10 +146,18 @@ RunOutput::FrameTimes* RunOutput::find_times(uint32_t frame) {
     return it == displaced_.end() ? nullptr : &it->second;
 }
 
-void RunOutput::line_written(uint32_t frame) {
+bool RunOutput::take_times(uint32_t frame, FrameTimes& out) {
     FrameTimes& t = slot(frame);
-    if (t.waiting && t.frame == frame) t.waiting = false;
-    else displaced_.erase(frame);
+    if (t.waiting && t.frame == frame) {
+        t.waiting = false;
+        out = t;
+        return true;
+    }
+    const auto it = displaced_.find(frame);
+    if (it == displaced_.end()) return false;
+    out = it->second;
+    displaced_.erase(it);
+    return true;
 }
 
 void RunOutput::finish_line() {
@@ -159,7 +167,8 @@ void RunOutput::finish_line() {
 }
 
 void RunOutput::dropped(const RxPacket& pkt, MacDrop reason) {
-    line_written(pkt.frame);
+    FrameTimes freed;  // the line below takes its times from the packet
+    take_times(pkt.frame, freed);
     ++counts_.dropped;
     bump(counts_.drops, mac_drop_name(reason));
     if (!oob_) {  // counts only
@@ -179,9 +188,8 @@ void RunOutput::dropped(const RxPacket& pkt, MacDrop reason) {
 
 void RunOutput::indicated(const IndicationEvent& ev) {
     const Indication& ind = ev.ind;
-    const FrameTimes* found = find_times(ind.frame);
-    const FrameTimes t = found ? *found : FrameTimes{};
-    line_written(ind.frame);
+    FrameTimes t;
+    const bool found = take_times(ind.frame, t);
     const uint64_t now = ev.at_ps;
     const bool delete_req = ind.nbl_info & 1, done = ind.nbl_info & 2, next = ind.nbl_info & 4;
     const auto status = CryptoStatus(ind.nbl_info >> 16);

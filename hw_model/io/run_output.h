@@ -85,7 +85,7 @@ private:
     static constexpr size_t kTimeSlots = 1 << 16;  // a frame leaves its slot before 65 536 more arrive, mostly
     FrameTimes& slot(uint32_t frame) { return times_[frame & (kTimeSlots - 1)]; }
     FrameTimes* find_times(uint32_t frame);  // null for a frame that never arrived
-    void line_written(uint32_t frame);        // frees the frame's times
+    bool take_times(uint32_t frame, FrameTimes& out);  // copies and frees them: the frame's line is written
     void finish_line();
 
     std::string dir_;

@@ -277,7 +277,7 @@ private:
             for (const char* a : allowed) known = known || it.key() == a;
             if (known) continue;
             std::vector<std::string> names(allowed.begin(), allowed.end());
-            const bool showable = quote(it.key()) == "'" + it.key() + "'";
+            const bool showable = key_text(it.key()) == it.key();
             fail(at(showable ? ptr + "/" + pointer_token(it.key()) : ptr),
                  "unknown key" + (showable ? std::string() : " " + quote(it.key())), "one of " + join_or(names));
         }
