@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <vector>
 
@@ -79,12 +80,17 @@ public:
     // Called in the MAC's thread before frame n's first bit (and with n = UINT32_MAX after the last frame);
     // may block: the wire stays idle until it returns.
     std::function<void(uint32_t frame)> before_frame;
+    // Whether before_frame does nothing from now on (no scripted OIDs left): the MAC may then run ahead of the
+    // wire (run_ahead).
+    std::function<bool()> before_frame_idle;
 
     // threads = false: the block only holds its configuration (the fast mode runs the frames).
     MacRx(sc_core::sc_module_name name, const TimingParams& timing, const MacConfig& config, FrameSource& source,
           RxPacketPool& pool, const sc_core::sc_event& start, bool threads = true);
     const MacStats& stats() const { return stats_; }
     void fifo_release(size_t bytes) {  // the parser took a frame out of the FIFO
+        settle_high_water(now_ps());
+        released_bytes_ += bytes;
         fifo_bytes_ -= bytes;
         tr_fifo_bytes_.set(fifo_bytes_);
     }
@@ -99,7 +105,20 @@ public:
 
 private:
     void run();
+    void end_of_elaboration() override;
     void receive(RxPacket& pkt, bool have_context);
+    void admit(RxPacket& pkt, uint64_t end_ps, bool ahead);
+    void fill(RxPacket& pkt, uint32_t frame, uint64_t start_ps, uint64_t end_ps);
+    bool may_run_ahead(uint64_t end_ps);
+    bool run_ahead(uint64_t start_ps, uint64_t end_ps);
+    void settle_high_water(uint64_t before_ps);
+
+    // A frame written into the FIFO ahead of its last bit: the FIFO's bytes then are only known once the
+    // parser's takes before then are (high water).
+    struct EarlyArrival {
+        uint64_t end_ps;
+        uint64_t admitted_bytes;  // admitted_bytes_ with this frame
+    };
 
     const TimingParams& timing_;
     MacConfig config_;
@@ -110,6 +129,11 @@ private:
     MacStats stats_;
     uint32_t frame_index_ = 0;
     uint64_t fifo_bytes_ = 0;
+    FrameFifo* out_fifo_ = nullptr;  // `out`'s channel, when a FrameFifo (run_ahead)
+    uint64_t admitted_bytes_ = 0, released_bytes_ = 0;  // into the FIFO and out of it, since the start
+    std::deque<EarlyArrival> early_;
+    uint32_t ahead_ = 0;  // frames written ahead since the MAC last waited
+    bool oids_done_ = false;  // before_frame_idle said so
     bool passed_on_ = false;
     bool finished_ = false;
     TraceSignal tr_busy_, tr_frame_, tr_fifo_bytes_, tr_rx_missed_, tr_rx_error_;

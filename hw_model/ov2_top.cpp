@@ -71,6 +71,7 @@ Ov2System::Ov2System(sc_core::sc_module_name name, const SimConfig& config, Fram
     mac_->before_frame = [this](uint32_t frame) {
         if (driver_->has_scheduled_oids()) driver_->run_scheduled_oids(frame);
     };
+    mac_->before_frame_idle = [this] { return !driver_->has_scheduled_oids(); };
     connect_crypto_to_cam();
     connect_observers(output);
     connect_rtl();

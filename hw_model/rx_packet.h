@@ -78,6 +78,9 @@ inline void wait_for_edge(const TimingParams& t) { wait_until_ps(t.edge_at_or_af
 //  - a stage that will hand its frame on at the end of its busy time, to a reader that waits for it and wakes
 //    only at the frame's later ready_ps anyway, can write it early (write_early) and, with its own input
 //    empty, let that FIFO read for it at its busy end (read_later): the stage sleeps through its busy end.
+//  - a writer that knows now that a frame will be written at a later time (the MAC running ahead of the
+//    wire) can write it for that time (write_at): the FIFO acts from then on as if the frame were written
+//    then; a reader sees it only from then on.
 class FrameFifo : public sc_core::sc_prim_channel,
                   public sc_core::sc_fifo_in_if<RxPacket*>,
                   public sc_core::sc_fifo_out_if<RxPacket*> {
@@ -86,6 +89,7 @@ public:
     void set_wake_at_ready(bool on) { wake_at_ready_ = on; }
 
     bool nb_read(RxPacket*& pkt) override {
+        arrive_due_writes();
         if (handed_) {
             pkt = handed_;
             handed_ = nullptr;
@@ -94,6 +98,7 @@ public:
         }
         if (queue_.empty()) {
             reader_waiting_ = true;  // the next write hands its frame over
+            deliver_next_timed_write();
             return false;
         }
         pkt = queue_.front();
@@ -112,27 +117,14 @@ public:
         read(pkt);
         return pkt;
     }
-    int num_available() const override { return int(queue_.size()) + (handed_ ? 1 : 0); }
+    int num_available() const override { return int(queue_.size()) + (handed_ ? 1 : 0) + timed_writes_due(); }
     const sc_core::sc_event& data_written_event() const override { return written_event_; }
 
     bool nb_write(RxPacket* const& pkt) override {
+        arrive_due_writes();
         const uint64_t now = now_ps();
-        if (reader_waiting_ && now < reader_back_ps_) {  // the reader reads at reader_back_ps_ and finds it
-            reader_waiting_ = false;
-            if (wake_at_ready_ && pkt->ready_ps > reader_back_ps_) {
-                // It would wait for ready_ps after that read: it gets the frame then, which holds its slot
-                // until the read.
-                held_until_ps_ = reader_back_ps_;
-                hand_over(pkt, pkt->ready_ps);
-            } else {
-                queue_.push_back(pkt);
-                notify_reader(reader_back_ps_);
-            }
-            return true;
-        }
         if (reader_waiting_) {
-            reader_waiting_ = false;
-            hand_over(pkt, wake_at_ready_ && pkt->ready_ps > now ? pkt->ready_ps : now);
+            to_waiting_reader(pkt, now);
             return true;
         }
         if (num_free() == 0) {
@@ -152,6 +144,16 @@ public:
     void read_later(uint64_t back_ps) {
         reader_waiting_ = true;
         reader_back_ps_ = back_ps;
+        deliver_next_timed_write();
+    }
+    // The frame is written at `at_ps` (> now, and not at a time the reader acts on), by the FIFO's one writer,
+    // which has made sure it fits then (num_free counts frames written for later) and writes nothing else
+    // before then. A reader waiting now stays waiting until the FIFO wakes it (it holds no frame), so the
+    // write goes to it now, exactly as it would then; otherwise the frame joins the queue at `at_ps`, the
+    // first time the FIFO is used from then on.
+    void write_at(RxPacket* pkt, uint64_t at_ps) {
+        timed_writes_.push_back(TimedWrite{pkt, at_ps});
+        if (reader_waiting_) deliver_next_timed_write();
     }
     // With wake_at_ready, whether a frame written at `at_ps` by the FIFO's one writer would go to the reader,
     // which waits now (and reads from at_ps on or earlier), and wake it at its ready_ps > at_ps: then
@@ -172,11 +174,59 @@ public:
     void write(RxPacket* const& pkt) override {
         while (!nb_write(pkt)) sc_core::wait(read_event_);
     }
-    int num_free() const override { return size_ - int(queue_.size()) - (held_until_ps_ > now_ps() ? 1 : 0); }
+    int num_free() const override {
+        return size_ - int(queue_.size()) - int(timed_writes_.size()) - (held_until_ps_ > now_ps() ? 1 : 0);
+    }
     const sc_core::sc_event& data_read_event() const override { return read_event_; }
     const char* kind() const override { return "FrameFifo"; }
 
 private:
+    struct TimedWrite {
+        RxPacket* pkt;
+        uint64_t at_ps;
+    };
+    // A write at `at_ps` (now, or write_at's time) that finds the reader waiting.
+    void to_waiting_reader(RxPacket* pkt, uint64_t at_ps) {
+        reader_waiting_ = false;
+        if (at_ps < reader_back_ps_) {  // the reader reads at reader_back_ps_ and finds it
+            if (wake_at_ready_ && pkt->ready_ps > reader_back_ps_) {
+                // It would wait for ready_ps after that read: it gets the frame then, which holds its slot
+                // until the read.
+                held_until_ps_ = reader_back_ps_;
+                hand_over(pkt, pkt->ready_ps);
+            } else {
+                queue_.push_back(pkt);
+                notify_reader(reader_back_ps_);
+            }
+            return;
+        }
+        hand_over(pkt, wake_at_ready_ && pkt->ready_ps > at_ps ? pkt->ready_ps : at_ps);
+    }
+    // Timed writes whose time has come, written as they would have been then: to a reader that was busy
+    // since (one waiting would have taken the first at once).
+    void arrive_due_writes() {
+        const uint64_t now = now_ps();
+        while (!timed_writes_.empty() && timed_writes_.front().at_ps <= now) {
+            queue_.push_back(timed_writes_.front().pkt);
+            timed_writes_.pop_front();
+        }
+    }
+    int timed_writes_due() const {
+        const uint64_t now = now_ps();
+        int n = 0;
+        for (const TimedWrite& w : timed_writes_) {
+            if (w.at_ps > now) break;
+            ++n;
+        }
+        return n;
+    }
+    // The reader has just started waiting: the next timed write, if any, finds it so.
+    void deliver_next_timed_write() {
+        if (timed_writes_.empty()) return;
+        const TimedWrite w = timed_writes_.front();
+        timed_writes_.pop_front();
+        to_waiting_reader(w.pkt, w.at_ps);
+    }
     void hand_over(RxPacket* pkt, uint64_t wake_ps) {
         handed_ = pkt;
         if (wake_shared_with_ && wake_ps == pkt->ready_ps && wake_shared_with_->reader_woken_at(wake_ps)) {
@@ -202,6 +252,7 @@ private:
 
     const int size_;
     std::deque<RxPacket*> queue_;
+    std::deque<TimedWrite> timed_writes_;  // write_at's frames not yet due, in order
     RxPacket* handed_ = nullptr;    // taken by the waiting reader, which wakes at its time
     bool reader_waiting_ = false, writer_waiting_ = false;
     uint64_t reader_back_ps_ = 0;   // a waiting reader reads from then on (read_later)

@@ -205,3 +205,84 @@ TEST(FrameFifo, AFrameDueWhenTheSharedFifoWakesTheReaderGoesOverWithoutANotifica
     EXPECT_TRUE(s.reads[2].by_event);
     EXPECT_EQ(s.activations, 3) << "the start, 5000 (both frames) and 9000";
 }
+
+// write_at (the MAC running ahead of the wire): a frame written for a later time reaches the reader exactly
+// as if written then.
+TEST(FrameFifo, AFrameWrittenForLaterReachesAWaitingReaderAsIfWrittenThen) {
+    FifoBench b("b", 2);
+    RxPacket f1 = frame_ready_at(1, 5000), f2 = frame_ready_at(2, 9000);
+    std::vector<Taken> taken;
+    int free_before = -1;
+    b.writer = [&] {
+        wait_ps(1000);
+        b.fifo.write_at(&f1, 3000);
+        b.fifo.write_at(&f2, 4000);
+        free_before = b.fifo.num_free();
+    };
+    b.reader = [&] {
+        for (int i = 0; i < 2; ++i) {
+            RxPacket* p = b.fifo.read();
+            taken.push_back({p->frame, now_ps()});
+        }
+    };
+    sc_core::sc_start();
+    ASSERT_TRUE(b.writer_done && b.reader_done);
+    EXPECT_EQ(free_before, 1) << "the frame not yet handed over takes its slot ahead";
+    ASSERT_EQ(taken.size(), 2u);
+    EXPECT_EQ(taken[0].frame, 1u);
+    EXPECT_EQ(taken[0].at_ps, 5000u);
+    EXPECT_EQ(taken[1].frame, 2u);
+    EXPECT_EQ(taken[1].at_ps, 5000u) << "in the FIFO from 4000 (the reader held f1 then): taken when asked for";
+}
+
+TEST(FrameFifo, ABusyReaderSeesAFrameWrittenForLaterOnlyFromItsTimeOn) {
+    FifoBench b("b", 4);
+    RxPacket f1 = frame_ready_at(1, 0), f2 = frame_ready_at(2, 0), f3 = frame_ready_at(3, 8000);
+    int available_at_2000 = -1, available_at_3500 = -1;
+    std::vector<Taken> taken;
+    b.writer = [&] {
+        b.fifo.write(&f1);  // to the reader waiting from the start
+        b.fifo.write_at(&f2, 3000);
+        b.fifo.write_at(&f3, 4000);
+    };
+    b.reader = [&] {
+        RxPacket* p = b.fifo.read();
+        taken.push_back({p->frame, now_ps()});
+        wait_ps(2000);
+        available_at_2000 = b.fifo.num_available();
+        wait_ps(1500);
+        available_at_3500 = b.fifo.num_available();
+        for (int i = 0; i < 2; ++i) {
+            p = b.fifo.read();
+            taken.push_back({p->frame, now_ps()});
+        }
+    };
+    sc_core::sc_start();
+    ASSERT_TRUE(b.reader_done);
+    EXPECT_EQ(available_at_2000, 0);
+    EXPECT_EQ(available_at_3500, 1) << "f2 is in, f3 is not yet";
+    ASSERT_EQ(taken.size(), 3u);
+    EXPECT_EQ(taken[1].frame, 2u);
+    EXPECT_EQ(taken[1].at_ps, 3500u);
+    EXPECT_EQ(taken[2].frame, 3u);
+    EXPECT_EQ(taken[2].at_ps, 8000u) << "f3 reaches the reader, waiting from 3500, at its ready time";
+}
+
+TEST(FrameFifo, AFrameWrittenForLaterBeforeAReadLaterEndsWaitsForThatRead) {
+    FifoBench b("b", 2);
+    b.fifo.set_wake_at_ready(false);  // the frame, ready at once, wakes the reader at its read
+    RxPacket f1 = frame_ready_at(1, 0);
+    uint64_t woke = 0;
+    b.writer = [&] {
+        wait_ps(1000);
+        b.fifo.read_later(6000);   // the reader reads at 6000
+        b.fifo.write_at(&f1, 2000);
+    };
+    b.reader = [&] {
+        wait_ps(500);
+        sc_core::wait(b.fifo.data_written_event());
+        woke = now_ps();
+    };
+    sc_core::sc_start();
+    EXPECT_EQ(woke, 6000u);
+}

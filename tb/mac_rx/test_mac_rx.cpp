@@ -49,14 +49,15 @@ private:
 };
 
 struct Drops {
-    uint64_t missed = 0, passed = 0, out = 0;
+    uint64_t missed = 0, passed = 0, out = 0, high_water = 0;
 };
 
 Drops flood(const SimConfig& config, uint32_t frames) {
     UdpFlood source(frames);
     Ov2System sys("sys", config, source, {}, nullptr);
     sys.run();  // also checks that every frame left the system, dropped or indicated
-    return {sys.mac().stats().rx_missed, sys.mac().stats().passed, sys.frames_out()};
+    const MacStats& m = sys.mac().stats();
+    return {m.rx_missed, m.passed, sys.frames_out(), m.fifo_high_water_bytes};
 }
 
 }  // namespace
@@ -71,6 +72,7 @@ TEST(MacRxFifo, SlowHostFillsTheFifoAndFramesAreMissedNotLost) {
     EXPECT_GT(d.missed, 4000u);
     EXPECT_EQ(d.missed + d.passed, 5000u);
     EXPECT_EQ(d.out, 5000u);
+    EXPECT_EQ(d.high_water, 16380u) << "full: 273 frames of 60 B";
 }
 
 TEST(MacRxFifo, FastHostMissesNothing) {
@@ -80,4 +82,8 @@ TEST(MacRxFifo, FastHostMissesNothing) {
     const Drops d = flood(config, 2000);
     EXPECT_EQ(d.missed, 0u);
     EXPECT_EQ(d.passed, 2000u);
+    // The writeback falls behind 148.8 Mpps and the FIFO builds up. The MAC writes frames into it up to 16
+    // ahead of their last bits; the high water counts each frame at its last bit, as a MAC receiving it
+    // then does (28 800 with the run-ahead off; counted when written ahead it would be 29 520).
+    EXPECT_EQ(d.high_water, 28800u) << "480 frames of 60 B";
 }
