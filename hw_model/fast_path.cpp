@@ -181,7 +181,8 @@ void FastPath::run_oids(uint32_t frame) {
         const uint64_t now = now_ps();
         if (next <= now) {
             window_sync(now);
-            if (next_event() <= now) step();
+            const uint64_t due = next_event();
+            if (due <= now) step(due);
             continue;
         }
         if (next == kNever) sc_core::wait(oid_done_);
@@ -326,8 +327,7 @@ uint64_t FastPath::next_event() const {
 
 // One step of the process with the earliest event (ties: writer, prefetch, batcher, handler: the DMA
 // arbitration of DescWb::write_batch, whose requests go after the others' of the same edge).
-void FastPath::step() {
-    const uint64_t now = next_event();
+void FastPath::step(uint64_t now) {
     event_ps_ = now;
     if (oid_running_) window_sync(now);  // OIDs are changing the SA table: keep SystemC time with us
     if (writer_.next == now) writer_step(now);
@@ -337,14 +337,15 @@ void FastPath::step() {
 }
 
 void FastPath::advance_to(uint64_t ps) {
-    while (next_event() <= ps) step();
+    for (uint64_t next = next_event(); next <= ps; next = next_event()) step(next);
 }
 
 void FastPath::advance_until_taken(uint64_t s) {
     while (taken_ <= s) {
-        if (next_event() == kNever)
+        const uint64_t next = next_event();
+        if (next == kNever)
             throw std::logic_error("fast mode: writeback can never take frame " + std::to_string(s + 1));
-        step();
+        step(next);
     }
 }
 

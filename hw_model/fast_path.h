@@ -110,7 +110,7 @@ private:
 
     // The writeback side: state machines stepped in time order.
     uint64_t next_event() const;
-    void step();
+    void step(uint64_t now);  // now: next_event()
     void advance_to(uint64_t ps);
     void advance_until_taken(uint64_t s);
     void feed(uint64_t s, uint64_t retire_ps);
