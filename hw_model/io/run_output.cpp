@@ -13,7 +13,7 @@
 namespace ov2 {
 
 namespace {
-uint64_t& counter(std::map<std::string, uint64_t, std::less<>>& counts, const char* key) {
+[[gnu::noinline]] uint64_t& counter(std::map<std::string, uint64_t, std::less<>>& counts, const char* key) {
     auto it = counts.find(key);
     if (it == counts.end()) it = counts.emplace(key, 0).first;
     return it->second;
@@ -21,10 +21,10 @@ uint64_t& counter(std::map<std::string, uint64_t, std::less<>>& counts, const ch
 
 // counts[name_of(code)] += 1, without a string compare once the code has been counted.
 template <typename Code, typename NameOf>
-void bump(std::map<std::string, uint64_t, std::less<>>& counts, std::array<uint64_t*, 256>& index, Code code,
+inline void bump(std::map<std::string, uint64_t, std::less<>>& counts, std::array<uint64_t*, 256>& index, Code code,
           NameOf name_of) {
     uint64_t*& value = index[uint8_t(code)];
-    if (!value) value = &counter(counts, name_of(code));
+    if (__builtin_expect(!value, 0)) value = &counter(counts, name_of(code));
     ++*value;
 }
 }
