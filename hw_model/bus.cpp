@@ -103,7 +103,7 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
     // Serialise on the link: a transaction starts when the link is free. A write takes len / bandwidth of the
     // device-to-host direction; a read request is a header only there (its data comes back on the other
     // direction of the full-duplex link, below), so it only keeps its place behind earlier writes.
-    const uint64_t issue_ps = uint64_t((sc_core::sc_time_stamp() + delay).value());
+    const uint64_t issue_ps = now_ps() + delay.value();
     const uint64_t transfer_ps = timing_.bus_transfer_ps(len);
     stats_.dma_bytes += len;
     const uint64_t latency_ps = timing_.bus_latency_ps();
