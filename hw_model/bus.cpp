@@ -1,6 +1,7 @@
 #include "bus.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "ov2_types.h"
 #include "reg_access.h"
@@ -32,8 +33,37 @@ void HostBus::trace(Tracer& t) {
     tr_mmio_addr_.attach(t, "bus.mmio_addr", 32, TraceFormat::Hex);
 }
 
+HostBus::PostedWrite& HostBus::PostedRing::push_back() {
+    if (count_ == slots_.size()) {  // full: double, oldest first again
+        std::vector<PostedWrite> grown(std::max<size_t>(8, 2 * slots_.size()));
+        for (size_t i = 0; i < count_; ++i) grown[i] = std::move(slots_[index(i)]);
+        slots_ = std::move(grown);
+        first_ = 0;
+    }
+    ++count_;
+    return slots_[index(count_ - 1)];
+}
+
+// Asked once, at the first access's address (a refusal, e.g. for an address outside the memory, leaves
+// every access to b_transport: slower, the same result).
+void HostBus::request_dmi(uint64_t addr) {
+    dmi_asked_ = true;
+    tlm::tlm_generic_payload probe;
+    probe.set_command(tlm::TLM_WRITE_COMMAND);
+    probe.set_address(addr);
+    dmi_valid_ = host_mem->get_direct_mem_ptr(probe, dmi_) && dmi_.is_read_write_allowed();
+}
+
 tlm::tlm_response_status HostBus::forward_to_memory(tlm::tlm_command cmd, uint64_t addr, uint8_t* data,
                                                    uint32_t len) {
+    if (!dmi_asked_) request_dmi(addr);
+    if (dmi_valid_ && addr >= dmi_.get_start_address() && addr <= dmi_.get_end_address() &&
+        len <= dmi_.get_end_address() - addr + 1) {
+        uint8_t* mem = dmi_.get_dmi_ptr() + (addr - dmi_.get_start_address());
+        if (cmd == tlm::TLM_WRITE_COMMAND) std::memcpy(mem, data, len);
+        else std::memcpy(data, mem, len);
+        return tlm::TLM_OK_RESPONSE;
+    }
     sc_time unused = sc_core::SC_ZERO_TIME;
     const tlm::tlm_response_status status = transact(host_mem, memory_trans_, cmd, addr, data, len, unused);
     if (status != tlm::TLM_OK_RESPONSE) ++stats_.dma_errors;
@@ -45,7 +75,6 @@ void HostBus::commit_visible_now() {
     while (!posted_.empty() && posted_.front().visible_ps <= now) {
         PostedWrite& w = posted_.front();
         forward_to_memory(tlm::TLM_WRITE_COMMAND, w.addr, w.data.data(), uint32_t(w.data.size()));
-        spare_buffers_.push_back(std::move(w.data));
         posted_.pop_front();
         tr_posted_.set(posted_.size());
     }
@@ -74,7 +103,7 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
     // Serialise on the link: a transaction starts when the link is free. A write takes len / bandwidth of the
     // device-to-host direction; a read request is a header only there (its data comes back on the other
     // direction of the full-duplex link, below), so it only keeps its place behind earlier writes.
-    const uint64_t issue_ps = uint64_t((sc_core::sc_time_stamp() + delay).value());
+    const uint64_t issue_ps = now_ps() + delay.value();
     const uint64_t transfer_ps = timing_.bus_transfer_ps(len);
     stats_.dma_bytes += len;
     const uint64_t latency_ps = timing_.bus_latency_ps();
@@ -83,15 +112,10 @@ void HostBus::dma_transport(tlm::tlm_generic_payload& trans, sc_time& delay) {
         const uint64_t start_ps = link_.last_start_ps;
         stats_.link_busy_ps += transfer_ps;
         ++stats_.dma_writes;
-        PostedWrite w;
-        if (!spare_buffers_.empty()) {
-            w.data = std::move(spare_buffers_.back());
-            spare_buffers_.pop_back();
-        }
+        PostedWrite& w = posted_.push_back();
         w.data.assign(trans.get_data_ptr(), trans.get_data_ptr() + len);
         w.addr = trans.get_address();
         w.visible_ps = link_free_ps + latency_ps;
-        posted_.push_back(std::move(w));
         stats_.posted_high_water = std::max<uint64_t>(stats_.posted_high_water, posted_.size());
         if (tr_wr_.on()) {  // on the link from start_ps for its transfer time
             tr_wr_.set_at(start_ps, 1);

@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 #include <systemc>
@@ -71,18 +70,40 @@ private:
     struct PostedWrite {
         uint64_t visible_ps = 0;
         uint64_t addr = 0;
-        std::vector<uint8_t> data;
+        std::vector<uint8_t> data;  // keeps its capacity in its ring slot: no allocation per write once warm
+    };
+    // The posted writes in flight, oldest first, in a ring that only grows.
+    class PostedRing {
+    public:
+        bool empty() const { return count_ == 0; }
+        size_t size() const { return count_; }
+        PostedWrite& front() { return slots_[first_]; }
+        const PostedWrite& back() const { return slots_[index(count_ - 1)]; }
+        PostedWrite& push_back();  // a slot at the end (its data keeps an earlier write's buffer)
+        void pop_front() {
+            first_ = index(1);
+            --count_;
+        }
+
+    private:
+        size_t index(size_t i) const { return (first_ + i) & (slots_.size() - 1); }
+        std::vector<PostedWrite> slots_;  // a power of two of them
+        size_t first_ = 0, count_ = 0;
     };
     void commit_process();
     tlm::tlm_response_status forward_to_memory(tlm::tlm_command cmd, uint64_t addr, uint8_t* data, uint32_t len);
+    void request_dmi(uint64_t addr);
     void dma_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
     void mmio_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
 
     const TimingParams& timing_;
     DmaLink link_;
-    std::deque<PostedWrite> posted_;
-    tlm::tlm_generic_payload memory_trans_;  // every access to host memory (its target never waits)
-    std::vector<std::vector<uint8_t>> spare_buffers_;  // reused: no allocation per write once warm
+    PostedRing posted_;
+    tlm::tlm_generic_payload memory_trans_;  // every access to host memory outside its DMI range
+    // Host memory's direct pointer (TLM-2.0 DMI), asked for on the first access: what lies inside is copied
+    // directly, as its b_transport would; anything else (an error) goes through b_transport.
+    tlm::tlm_dmi dmi_;
+    bool dmi_asked_ = false, dmi_valid_ = false;
     sc_core::sc_event posted_event_;
     bool lazy_commit_ = false;
     BusStats stats_;

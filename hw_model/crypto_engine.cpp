@@ -56,7 +56,7 @@ struct Plan {
     size_t cipher_key_len = 0;
     size_t mac_key_len = 0;
     size_t iv_len = 0;     // explicit IV: after the ESP header, or at the start of the AH ICV field (GMAC)
-    size_t block_len = 1;  // ESP ciphertext granularity
+    size_t block_len = 1;  // ESP ciphertext granularity: 1, 8 or 16 (a power of two)
     size_t icv_len = 0;
 };
 
@@ -350,6 +350,11 @@ struct CryptoEngine::Slot {
     std::unique_ptr<Botan::AEAD_Mode> gmac;  // AES-GMAC as GCM encryption of nothing: the tag over the AAD
     std::unique_ptr<Botan::Cipher_Mode> cbc;
     std::unique_ptr<Botan::MessageAuthenticationCode> hmac;
+    size_t gcm_granularity = 1;  // gcm->update_granularity(), asked once: process() takes its multiples
+    size_t whole_gcm_updates(size_t len) const {  // without a division when it is a power of two (16)
+        if ((gcm_granularity & (gcm_granularity - 1)) == 0) return len & ~(gcm_granularity - 1);
+        return len - len % gcm_granularity;
+    }
     uint64_t highest_seq = 0;  // T: highest authenticated 64-bit sequence number
     bool anchored = true;      // no packet authenticated since install: seq_hi is the host's value as is
 
@@ -375,6 +380,7 @@ bool CryptoEngine::Slot::build_keys() {
         gcm = Botan::AEAD_Mode::create(plan.cipher_name, Botan::DECRYPTION);
         if (!gcm) return false;
         gcm->set_key(entry.enc_key.data(), plan.cipher_key_len);
+        gcm_granularity = gcm->update_granularity();
         gcm_restore = Botan::AEAD_Mode::create(plan.cipher_name, Botan::ENCRYPTION);
         if (!gcm_restore) return false;
         gcm_restore->set_key(entry.enc_key.data(), plan.cipher_key_len);
@@ -452,7 +458,7 @@ bool CryptoEngine::Slot::esp_open_gcm(const Datagram& d, size_t data_off, size_t
     uint8_t n[kNonceLen];
     nonce(esp + kEspHeader, n);
     uint8_t* data = d.buf + data_off;
-    const size_t in_place = data_len - data_len % gcm->update_granularity();
+    const size_t in_place = whole_gcm_updates(data_len);
     const size_t tail = data_len - in_place;
     gcm->set_associated_data(aad, 8 + hi_len);
     gcm->start(n, sizeof n);
@@ -493,7 +499,7 @@ PortionResult CryptoEngine::Slot::esp(const Datagram& d, std::vector<uint8_t>& s
     if (d.end - d.hdr < overhead) return status_only(CryptoStatus::InvalidPacketSyntax);
     const size_t data_off = d.hdr + kEspHeader + plan.iv_len;
     const size_t data_len = d.end - plan.icv_len - data_off;
-    if (data_len % plan.block_len != 0) return status_only(CryptoStatus::InvalidPacketSyntax);
+    if ((data_len & (plan.block_len - 1)) != 0) return status_only(CryptoStatus::InvalidPacketSyntax);
 
     PortionResult r;
     r.seq64 = sequence(load_be32(d.buf + d.hdr + 4));

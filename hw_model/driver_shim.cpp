@@ -467,7 +467,7 @@ void DriverShim::isr_thread() {
         uint32_t handled = 0;
         while (completion_ready()) {
             sc_core::wait(ps_time(timing_.host_per_packet_ps()));
-            handle_next_completion(uint64_t(sc_core::sc_time_stamp().value()));
+            handle_next_completion(now_ps());
             ++handled;
         }
         if (!handled) continue;

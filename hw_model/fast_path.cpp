@@ -37,7 +37,10 @@ FastPath::FastPath(sc_core::sc_module_name name, const FastBlocks& b)
       reorder_depth_(uint64_t(b.timing.crypto_lanes) * 2), parser_timing_(b.timing), lane_free_ps_(b.timing.crypto_lanes, 0),
       desc_cache_(b.timing.desc_cache_entries), cycle_ps_(b.timing.cycles_ps(1)),
       cam_latency_ps_(b.timing.cycles_ps(b.timing.cam_latency_cycles)),
-      full_piece_ps_(b.timing.bus_transfer_ps(b.timing.bus_max_payload_bytes)) {
+      full_piece_ps_(b.timing.bus_transfer_ps(b.timing.bus_max_payload_bytes)),
+      bus_latency_ps_(b.timing.bus_latency_ps()), batch_timeout_ps_(b.timing.wb_batch_timeout_ps()),
+      irq_latency_ps_(b.timing.host_irq_latency_ps()), per_packet_ps_(b.timing.host_per_packet_ps()),
+      mmio_latency_ps_(b.timing.mmio_latency_ps()) {
     tlm_utils::tlm_quantumkeeper::set_global_quantum(sc_core::sc_time(double(kFastQuantumPs), sc_core::SC_PS));
     qk_.reset();
     fifo_.resize(fifo_frames_ + 1);
@@ -181,7 +184,8 @@ void FastPath::run_oids(uint32_t frame) {
         const uint64_t now = now_ps();
         if (next <= now) {
             window_sync(now);
-            if (next_event() <= now) step();
+            const uint64_t due = next_event();
+            if (due <= now) step(due);
             continue;
         }
         if (next == kNever) sc_core::wait(oid_done_);
@@ -326,8 +330,7 @@ uint64_t FastPath::next_event() const {
 
 // One step of the process with the earliest event (ties: writer, prefetch, batcher, handler: the DMA
 // arbitration of DescWb::write_batch, whose requests go after the others' of the same edge).
-void FastPath::step() {
-    const uint64_t now = next_event();
+void FastPath::step(uint64_t now) {
     event_ps_ = now;
     if (oid_running_) window_sync(now);  // OIDs are changing the SA table: keep SystemC time with us
     if (writer_.next == now) writer_step(now);
@@ -337,14 +340,15 @@ void FastPath::step() {
 }
 
 void FastPath::advance_to(uint64_t ps) {
-    while (next_event() <= ps) step();
+    for (uint64_t next = next_event(); next <= ps; next = next_event()) step(next);
 }
 
 void FastPath::advance_until_taken(uint64_t s) {
     while (taken_ <= s) {
-        if (next_event() == kNever)
+        const uint64_t next = next_event();
+        if (next == kNever)
             throw std::logic_error("fast mode: writeback can never take frame " + std::to_string(s + 1));
-        step();
+        step(next);
     }
 }
 
@@ -482,7 +486,7 @@ void FastPath::batcher_step(uint64_t now) {
         uint64_t t = now;
         for (size_t i = 0; i < b_n_; ++i) {
             t = post_write(t, 1);
-            visible_ps_[b_first_ + i] = t + t_.bus_latency_ps();
+            visible_ps_[b_first_ + i] = t + bus_latency_ps_;
         }
         cpl_tail_ = ring_add(b_first_, b_n_, regs_.cpl_size);
         b_written_ += b_n_;
@@ -503,7 +507,7 @@ void FastPath::batcher_step(uint64_t now) {
         batcher_.next = fresh;
         return;
     }
-    const uint64_t due = t_.edge_at_or_after(pending_[pending_first_].queued_ps + t_.wb_batch_timeout_ps());
+    const uint64_t due = t_.edge_at_or_after(pending_[pending_first_].queued_ps + batch_timeout_ps_);
     if (ready < t_.wb_batch_max && now < due) {
         b_waiting_ = true;
         batcher_.next = std::min(due, fresh);
@@ -549,7 +553,7 @@ void FastPath::finish_batch(uint64_t now) {
     }
     stats_.wb.completions += b_count_;
     ++stats_.wb.interrupts;
-    const uint64_t msi = b_link_free_ + t_.bus_latency_ps();  // a posted write behind the done bytes
+    const uint64_t msi = b_link_free_ + bus_latency_ps_;  // a posted write behind the done bytes
     if (msi_count_ == msi_ps_.size()) {  // more on their way than ever before: make room, in order
         std::vector<uint64_t> grown(msi_ps_.size() * 2);
         for (size_t i = 0; i < msi_count_; ++i) grown[i] = msi_ps_[ring_add(msi_first_, i, msi_ps_.size())];
@@ -595,7 +599,7 @@ void FastPath::prefetch_step(uint64_t now) {
     ++stats_.bus.dma_reads;
     stats_.bus.dma_bytes += bytes;
     // The data is back off the core clock: the prefetcher goes on at the next edge.
-    prefetch_.next = t_.edge_at_or_after(link_.read(now, t_.bus_transfer_ps(bytes), t_.bus_latency_ps()));
+    prefetch_.next = t_.edge_at_or_after(link_.read(now, t_.bus_transfer_ps(bytes), bus_latency_ps_));
     prefetch_.state = kPRead;
 }
 
@@ -624,12 +628,12 @@ void FastPath::isr_step(uint64_t now) {
         driver_.count_interrupt();
         handled_ = 0;
         isr_.state = kILoop;
-        isr_.next = now + t_.host_irq_latency_ps();
+        isr_.next = now + irq_latency_ps_;
         return;
     case kILoop:
         if (completion_visible(now)) {
             isr_.state = kIHandle;
-            isr_.next = now + t_.host_per_packet_ps();
+            isr_.next = now + per_packet_ps_;
             return;
         }
         if (!handled_) return isr_sleep(now);
@@ -641,7 +645,7 @@ void FastPath::isr_step(uint64_t now) {
         ++stats_.bus.mmio_writes;
         regs_changed(now);
         isr_.state = kITail;
-        isr_.next = now + t_.mmio_latency_ps();
+        isr_.next = now + mmio_latency_ps_;
         return;
     case kIHandle: {
         const uint64_t before = now_ps();
@@ -659,7 +663,7 @@ void FastPath::isr_step(uint64_t now) {
         ++stats_.bus.mmio_writes;
         regs_changed(now);
         isr_.state = kITop;
-        isr_.next = now + t_.mmio_latency_ps();
+        isr_.next = now + mmio_latency_ps_;
         return;
     case kITop:
         if (!completion_visible(now)) return isr_sleep(now);

@@ -110,7 +110,7 @@ private:
 
     // The writeback side: state machines stepped in time order.
     uint64_t next_event() const;
-    void step();
+    void step(uint64_t now);  // now: next_event()
     void advance_to(uint64_t ps);
     void advance_until_taken(uint64_t s);
     void feed(uint64_t s, uint64_t retire_ps);
@@ -205,6 +205,7 @@ private:
     uint32_t drv_head_ = 0, handled_ = 0, give_back_tail_ = 0;
     // TimingParams' conversions of the constant latencies, computed once.
     const uint64_t cycle_ps_, cam_latency_ps_, full_piece_ps_;
+    const uint64_t bus_latency_ps_, batch_timeout_ps_, irq_latency_ps_, per_packet_ps_, mmio_latency_ps_;
 };
 
 }  // namespace ov2

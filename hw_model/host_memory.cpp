@@ -15,6 +15,7 @@ HostMemory::HostMemory(sc_core::sc_module_name name, uint64_t bytes) : sc_module
     madvise(p, bytes, MADV_HUGEPAGE);  // a hint: without it, normal pages
     bytes_ = static_cast<uint8_t*>(p);
     dma.register_b_transport(this, &HostMemory::b_transport);
+    dma.register_get_direct_mem_ptr(this, &HostMemory::get_direct_mem_ptr);
 }
 
 HostMemory::~HostMemory() { munmap(bytes_, size_ ? size_ : 1); }
@@ -34,7 +35,7 @@ uint64_t HostMemory::allocate(uint64_t bytes, uint64_t align) {
 void HostMemory::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time&) {
     const uint64_t addr = trans.get_address();
     const uint64_t len = trans.get_data_length();
-    if (addr < 0x1000 || addr + len > size_ || addr + len < addr || trans.get_byte_enable_ptr()) {
+    if (addr < kFirstDmaAddress || addr + len > size_ || addr + len < addr || trans.get_byte_enable_ptr()) {
         ++dma_errors_;
         trans.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
         return;
@@ -42,6 +43,18 @@ void HostMemory::b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time&)
     if (trans.is_write()) std::memcpy(bytes_ + addr, trans.get_data_ptr(), len);
     else if (trans.is_read()) std::memcpy(trans.get_data_ptr(), bytes_ + addr, len);
     trans.set_response_status(tlm::TLM_OK_RESPONSE);
+}
+
+bool HostMemory::get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi) {
+    if (size_ <= kFirstDmaAddress || trans.get_address() < kFirstDmaAddress || trans.get_address() >= size_)
+        return false;
+    dmi.set_dmi_ptr(bytes_ + kFirstDmaAddress);
+    dmi.set_start_address(kFirstDmaAddress);
+    dmi.set_end_address(size_ - 1);
+    dmi.allow_read_write();
+    dmi.set_read_latency(sc_core::SC_ZERO_TIME);
+    dmi.set_write_latency(sc_core::SC_ZERO_TIME);
+    return true;
 }
 
 }  // namespace ov2

@@ -27,11 +27,14 @@ public:
 
 private:
     void b_transport(tlm::tlm_generic_payload& trans, sc_core::sc_time& delay);
+    // DMI: the range b_transport serves (0x1000 up to the end), read and write, no latency.
+    bool get_direct_mem_ptr(tlm::tlm_generic_payload& trans, tlm::tlm_dmi& dmi);
     // Anonymous memory, zero until written: a run touches only the parts it uses (the receive buffers are
     // mostly unused past the frame), and huge pages keep the buffers' 16 KB stride from missing the TLB.
     uint8_t* bytes_ = nullptr;
     uint64_t size_ = 0;
-    uint64_t next_free_ = 0x1000;  // address 0 stays unused so a zero DMA address is always an error
+    static constexpr uint64_t kFirstDmaAddress = 0x1000;  // address 0 stays unused: a zero DMA address is an error
+    uint64_t next_free_ = kFirstDmaAddress;
     uint64_t dma_errors_ = 0;
 };
 

@@ -198,10 +198,20 @@ void store_le(uint8_t* p, T v) {
     put_le(p, uint64_t(v), sizeof v);
 #endif
 }
-uint64_t get_le(const uint8_t* p, size_t n) {
+[[maybe_unused]] uint64_t get_le(const uint8_t* p, size_t n) {
     uint64_t v = 0;
     for (size_t i = 0; i < n; ++i) v |= uint64_t(p[i]) << (8 * i);
     return v;
+}
+template <typename T>
+T load_le(const uint8_t* p) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    T v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+#else
+    return T(get_le(p, sizeof(T)));
+#endif
 }
 }  // namespace
 
@@ -226,17 +236,17 @@ std::array<uint8_t, Completion::kBytes> Completion::encode() const {
 
 Completion Completion::decode(const uint8_t* p) {
     Completion c;
-    c.frame_tag = uint32_t(get_le(p, 4));
-    c.length = uint16_t(get_le(p + 4, 2));
-    c.ipsec_flags = uint16_t(get_le(p + 6, 2));
-    c.handle = uint32_t(get_le(p + 8, 4));
-    c.inner_handle = uint32_t(get_le(p + 12, 4));
+    c.frame_tag = load_le<uint32_t>(p);
+    c.length = load_le<uint16_t>(p + 4);
+    c.ipsec_flags = load_le<uint16_t>(p + 6);
+    c.handle = load_le<uint32_t>(p + 8);
+    c.inner_handle = load_le<uint32_t>(p + 12);
     c.crypto_status = p[16];
     c.next_header = p[17];
     c.pad_length = p[18];
     c.unprocessed_reason = p[19];
-    c.seq_low = uint32_t(get_le(p + 20, 4));
-    c.timestamp_ps = get_le(p + 24, 7);
+    c.seq_low = load_le<uint32_t>(p + 20);
+    c.timestamp_ps = load_le<uint64_t>(p + 24) & ((uint64_t(1) << 56) - 1);  // the top byte is the status
     c.done = p[31] & 1;
     return c;
 }

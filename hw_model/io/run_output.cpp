@@ -1,6 +1,7 @@
 #include "run_output.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -13,10 +14,19 @@
 namespace ov2 {
 
 namespace {
-uint64_t& counter(std::map<std::string, uint64_t, std::less<>>& counts, const char* key) {
+[[gnu::noinline]] uint64_t& counter(std::map<std::string, uint64_t, std::less<>>& counts, const char* key) {
     auto it = counts.find(key);
     if (it == counts.end()) it = counts.emplace(key, 0).first;
     return it->second;
+}
+
+// counts[name_of(code)] += 1, without a string compare once the code has been counted.
+template <typename Code, typename NameOf>
+inline void bump(std::map<std::string, uint64_t, std::less<>>& counts, std::array<uint64_t*, 256>& index, Code code,
+          NameOf name_of) {
+    uint64_t*& value = index[uint8_t(code)];
+    if (__builtin_expect(!value, 0)) value = &counter(counts, name_of(code));
+    ++*value;
 }
 }
 
@@ -82,9 +92,22 @@ private:
 
 }  // namespace
 
-size_t RunCounts::latency_bin(uint64_t ps) {
+namespace {
+// Built on the first sample, out of line: the per-sample path is a load and the table walk.
+[[gnu::noinline, gnu::cold]] const LatencyBinTable* build_latency_table() {
     static const LatencyBinTable table;
-    return table.bin(ps);
+    return &table;
+}
+std::atomic<const LatencyBinTable*> latency_table{nullptr};
+}  // namespace
+
+size_t RunCounts::latency_bin(uint64_t ps) {
+    const LatencyBinTable* table = latency_table.load(std::memory_order_acquire);
+    if (__builtin_expect(!table, 0)) {
+        table = build_latency_table();
+        latency_table.store(table, std::memory_order_release);
+    }
+    return table->bin(ps);
 }
 
 double RunCounts::percentile_ns(const std::vector<uint64_t>& latency_bins, double fraction) {
@@ -98,19 +121,6 @@ double RunCounts::percentile_ns(const std::vector<uint64_t>& latency_bins, doubl
         if (double(seen) >= target) return std::pow(1.01, double(i) + 0.5);
     }
     return std::pow(1.01, double(kLatencyBins));
-}
-
-// Names come from static tables: the same pointer finds its counter without comparing strings (map nodes
-// never move).
-void RunOutput::bump(std::map<std::string, uint64_t, std::less<>>& counts, const char* key) {
-    for (const BumpCache& c : bump_cache_)
-        if (c.key == key && c.counts == &counts) {
-            ++*c.value;
-            return;
-        }
-    uint64_t& value = counter(counts, key);
-    bump_cache_.push_back(BumpCache{&counts, key, &value});
-    ++value;
 }
 
 RunOutput::~RunOutput() {
@@ -170,7 +180,7 @@ void RunOutput::dropped(const RxPacket& pkt, MacDrop reason) {
     FrameTimes freed;  // the line below takes its times from the packet
     take_times(pkt.frame, freed);
     ++counts_.dropped;
-    bump(counts_.drops, mac_drop_name(reason));
+    bump(counts_.drops, drop_index_, reason, mac_drop_name);
     if (!oob_) {  // counts only
         ++counts_.lines;
         return;
@@ -194,16 +204,15 @@ void RunOutput::indicated(const IndicationEvent& ev) {
     const bool delete_req = ind.nbl_info & 1, done = ind.nbl_info & 2, next = ind.nbl_info & 4;
     const auto status = CryptoStatus(ind.nbl_info >> 16);
     const bool header_set = ind.header_info >> 16 & 1;
-    const char* verdict = stack_verdict_name(ev.verdict);
-    const char* reason = nic_reason_name(NicReason(ev.cpl.unprocessed_reason));
+    const auto reason = NicReason(ev.cpl.unprocessed_reason);
 
     ++counts_.indicated;
     counts_.crypto_done += done;
     counts_.next_crypto_done += next;
     counts_.sa_delete_req += delete_req;
     if (done) ++counts_.status[size_t(status) & 7];
-    bump(counts_.verdicts, verdict);
-    bump(counts_.nic_reasons, reason);
+    bump(counts_.verdicts, verdict_index_, ev.verdict, stack_verdict_name);
+    bump(counts_.nic_reasons, reason_index_, reason, nic_reason_name);
     if (found) {
         const uint64_t latency = now - t.wire_end_ps;
         counts_.latency_sum_ps += latency;
@@ -231,7 +240,7 @@ void RunOutput::indicated(const IndicationEvent& ev) {
         "\"wire_end_ps\":{},\"completion_ps\":{},\"indication_ps\":{}}}\n",
         ind.frame, int(done), int(next), int(delete_req), unsigned(status), crypto_status_name(status),
         ind.offload_handle, done && next ? ev.cpl.inner_handle : 0, ind.nbl_info, ind.header_info & 0xFF,
-        ind.header_info >> 8 & 0xFF, int(header_set), verdict, reason, ind.length,
+        ind.header_info >> 8 & 0xFF, int(header_set), stack_verdict_name(ev.verdict), nic_reason_name(reason), ind.length,
         (ev.cpl.ipsec_flags & kCplTruncated) ? "true" : "false", t.wire_start_ps, t.wire_end_ps, t.completion_ps,
         now);
     finish_line();

@@ -75,13 +75,10 @@ private:
         uint64_t wire_start_ps = 0, wire_end_ps = 0, completion_ps = 0;
     };
     void maybe_report_progress(uint32_t frame);
-    void bump(std::map<std::string, uint64_t, std::less<>>& counts, const char* key);
-    struct BumpCache {
-        const std::map<std::string, uint64_t, std::less<>>* counts;
-        const char* key;
-        uint64_t* value;
-    };
-    std::vector<BumpCache> bump_cache_;
+    // A counter of one of RunCounts' named maps per code (a MacDrop, StackVerdict or NicReason byte),
+    // found in its map by name on the code's first count (map nodes never move).
+    using CounterIndex = std::array<uint64_t*, 256>;
+    CounterIndex drop_index_{}, verdict_index_{}, reason_index_{};
     static constexpr size_t kTimeSlots = 1 << 16;  // a frame leaves its slot before 65 536 more arrive, mostly
     FrameTimes& slot(uint32_t frame) { return times_[frame & (kTimeSlots - 1)]; }
     FrameTimes* find_times(uint32_t frame);  // null for a frame that never arrived

@@ -389,3 +389,49 @@ TEST(HostBus, ReadOfBadAddressReturnsTheError) {
     });
     EXPECT_EQ(b.bus->stats().dma_errors, 1u);
 }
+
+// The bus reaches host memory through its DMI pointer once granted: the last byte of memory is in range,
+// one byte further is still an error counted by the bus and by the memory.
+TEST(HostBus, WritesAtTheEndOfMemoryLandOrFailAsThroughBTransport) {
+    Bench b(round_timing());
+    const std::vector<uint8_t> tail = pattern(16, 5);
+    b.run([&](Master& m) {
+        sc_time delay = sc_core::SC_ZERO_TIME;
+        EXPECT_EQ(m.dma_write(0x2000, pattern(16, 1), delay), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(m.dma_write(0x10000 - 16, tail, delay), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(m.dma_write(0x10000 - 15, pattern(16, 9), delay), tlm::TLM_OK_RESPONSE);
+        sc_core::wait(sc_time(1, sc_core::SC_US));
+        std::vector<uint8_t> in(16, 0);
+        sc_time d2 = sc_core::SC_ZERO_TIME;
+        EXPECT_EQ(m.dma_read(0x10000 - 16, in, d2), tlm::TLM_OK_RESPONSE);
+        EXPECT_EQ(in, tail);
+        EXPECT_EQ(m.dma_read(0x10000 - 8, in, d2), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    });
+    EXPECT_TRUE(memory_equals(b.mem, 0x2000, pattern(16, 1)));
+    EXPECT_TRUE(memory_equals(b.mem, 0x10000 - 16, tail)) << "the failed write crossing the end changed nothing";
+    EXPECT_EQ(b.bus->stats().dma_errors, 2u);
+    EXPECT_EQ(b.mem.dma_errors(), 2u);
+}
+
+// More writes in flight than the posted ring first holds: it grows and they still land in issue order.
+TEST(HostBus, ManyPostedWritesInFlightLandInIssueOrder) {
+    Bench b(round_timing());
+    constexpr int kWrites = 40;
+    b.run([&](Master& m) {
+        sc_time delay = sc_core::SC_ZERO_TIME;
+        for (int i = 0; i < kWrites; ++i)  // every fourth to one address: the last of those must win
+            EXPECT_EQ(m.dma_write(i % 4 == 0 ? 0x3000 : 0x4000 + 64 * i, pattern(64, uint8_t(i)), delay),
+                      tlm::TLM_OK_RESPONSE);
+        sc_core::wait(sc_time(1, sc_core::SC_US));
+        // Then a few more after the ring emptied, reusing its slots.
+        for (int i = 0; i < 3; ++i) EXPECT_EQ(m.dma_write(0x6000 + 64 * i, pattern(64, uint8_t(200 + i)), delay),
+                                              tlm::TLM_OK_RESPONSE);
+        sc_core::wait(sc_time(1, sc_core::SC_US));
+    });
+    EXPECT_EQ(b.bus->stats().posted_high_water, uint64_t(kWrites));
+    EXPECT_TRUE(memory_equals(b.mem, 0x3000, pattern(64, 36)));
+    for (int i = 0; i < kWrites; ++i)
+        if (i % 4) EXPECT_TRUE(memory_equals(b.mem, 0x4000 + 64 * i, pattern(64, uint8_t(i)))) << "write " << i;
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(memory_equals(b.mem, 0x6000 + 64 * i, pattern(64, uint8_t(200 + i))));
+    EXPECT_EQ(b.bus->stats().dma_errors, 0u);
+}

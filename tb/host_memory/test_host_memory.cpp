@@ -191,3 +191,21 @@ TEST(HostMemory, ExhaustionCountsTheAlignmentPadding) {
     EXPECT_THROW(mem.allocate(0xFF0, 0x1000), std::runtime_error);
     EXPECT_EQ(mem.allocate(0xFF0, 1), 0x1010u);
 }
+
+// TLM-2.0 DMI: the bus copies straight into the range b_transport serves, and only that range.
+TEST(HostMemory, DirectPointerCoversExactlyTheValidRange) {
+    Bench b;
+    tlm::tlm_generic_payload probe;
+    tlm::tlm_dmi dmi;
+    probe.set_address(0x2345);
+    ASSERT_TRUE(b.master.socket->get_direct_mem_ptr(probe, dmi));
+    EXPECT_EQ(dmi.get_start_address(), 0x1000u);
+    EXPECT_EQ(dmi.get_end_address(), kMemBytes - 1);
+    EXPECT_EQ(dmi.get_dmi_ptr(), b.mem.at(0x1000));
+    EXPECT_TRUE(dmi.is_read_write_allowed());
+    tlm::tlm_dmi refused;
+    probe.set_address(0x800);
+    EXPECT_FALSE(b.master.socket->get_direct_mem_ptr(probe, refused)) << "the first page is an error address";
+    probe.set_address(kMemBytes);
+    EXPECT_FALSE(b.master.socket->get_direct_mem_ptr(probe, refused)) << "beyond the end";
+}
