@@ -31,6 +31,7 @@ echo "sanitize.sh: ASan+UBSan build into $bdir (log: $log)" >&2
 if ! { cmake -S "$root" -B "$bdir" $(bash "$root/scripts/fast-build-args.sh" "$bdir") -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DCMAKE_BUILD_TYPE=Sanitize \
          -DCMAKE_C_FLAGS="$san -fno-omit-frame-pointer -O1 -g1" \
          -DCMAKE_CXX_FLAGS="$san -fno-omit-frame-pointer -O1 -g1" \
+         -DOV2_TEST_COMPILE_OPTIONS=-O0 \
          -DCMAKE_EXE_LINKER_FLAGS="$san" -DCMAKE_SHARED_LINKER_FLAGS="$san" -DCMAKE_MODULE_LINKER_FLAGS="$san" &&
        cmake --build "$bdir" -j"$jobs"; } >"$log" 2>&1; then
   grep -E "error|Error|ERROR" "$log" | head -40 >&2 || true
