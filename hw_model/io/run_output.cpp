@@ -22,8 +22,8 @@ namespace {
 
 // counts[name_of(code)] += 1, without a string compare once the code has been counted.
 template <typename Code, typename NameOf>
-inline void bump(std::map<std::string, uint64_t, std::less<>>& counts, std::array<uint64_t*, 256>& index, Code code,
-          NameOf name_of) {
+inline void bump(std::map<std::string, uint64_t, std::less<>>& counts, std::array<uint64_t*, 256>& index,
+                 Code code, NameOf name_of) {
     uint64_t*& value = index[uint8_t(code)];
     if (__builtin_expect(!value, 0)) value = &counter(counts, name_of(code));
     ++*value;
@@ -240,9 +240,9 @@ void RunOutput::indicated(const IndicationEvent& ev) {
         "\"wire_end_ps\":{},\"completion_ps\":{},\"indication_ps\":{}}}\n",
         ind.frame, int(done), int(next), int(delete_req), unsigned(status), crypto_status_name(status),
         ind.offload_handle, done && next ? ev.cpl.inner_handle : 0, ind.nbl_info, ind.header_info & 0xFF,
-        ind.header_info >> 8 & 0xFF, int(header_set), stack_verdict_name(ev.verdict), nic_reason_name(reason), ind.length,
-        (ev.cpl.ipsec_flags & kCplTruncated) ? "true" : "false", t.wire_start_ps, t.wire_end_ps, t.completion_ps,
-        now);
+        ind.header_info >> 8 & 0xFF, int(header_set), stack_verdict_name(ev.verdict), nic_reason_name(reason),
+        ind.length, (ev.cpl.ipsec_flags & kCplTruncated) ? "true" : "false", t.wire_start_ps, t.wire_end_ps,
+        t.completion_ps, now);
     finish_line();
     pcap_.write(ind.data, ind.length, now / 1000);
 }
