@@ -81,6 +81,10 @@ bool mac_check(const MacConfig& config, uint32_t orig_len, RxPacket& pkt, MacSta
     return true;
 }
 
+bool mac_passes_without_fcs(const MacConfig& config, uint32_t orig_len, size_t bytes) {
+    return orig_len <= bytes && bytes <= config.max_frame_bytes;
+}
+
 void mac_count_arrival(MacStats& stats, const RxPacket& pkt, size_t wire_bytes) {
     ++stats.rx_frames;
     stats.rx_bytes += wire_bytes;
@@ -170,10 +174,10 @@ bool MacRx::may_run_ahead(uint64_t end_ps) {
 // dropped then is reported then).
 bool MacRx::run_ahead(uint64_t start_ps, uint64_t end_ps) {
     if (!may_run_ahead(end_ps)) return false;
-    // mac_check's outcome without an FCS to check: the capture has the whole frame, and it is not oversize.
     const size_t bytes = wire_.bytes.size();
-    const bool passes = wire_.orig_len <= bytes && bytes <= config_.max_frame_bytes;
-    if (!passes || fifo_bytes_ + bytes > timing_.mac_fifo_bytes || out_fifo_->num_free() == 0) return false;
+    if (!mac_passes_without_fcs(config_, wire_.orig_len, bytes) || fifo_bytes_ + bytes > timing_.mac_fifo_bytes ||
+        out_fifo_->num_free() == 0)
+        return false;
     RxPacket* ctx = pool_.try_acquire();
     if (!ctx) return false;
     RxPacket& pkt = *ctx;

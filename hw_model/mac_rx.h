@@ -54,6 +54,9 @@ const char* mac_drop_name(MacDrop reason);
 // more than was captured; FCS, runt, oversize), counted in `stats`: false = dropped for `reason`. Strips a
 // checked FCS from pkt.data. Shared by every timing mode.
 bool mac_check(const MacConfig& config, uint32_t orig_len, RxPacket& pkt, MacStats& stats, MacDrop& reason);
+// mac_check's verdict, counting nothing, for a frame of `bytes` captured bytes when frames carry no FCS
+// (config.frames_have_fcs false): the capture has the whole frame and it is not oversize.
+bool mac_passes_without_fcs(const MacConfig& config, uint32_t orig_len, size_t bytes);
 // Counts a frame whose last bit arrived (before its checks).
 void mac_count_arrival(MacStats& stats, const RxPacket& pkt, size_t wire_bytes);
 
