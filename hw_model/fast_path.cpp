@@ -521,10 +521,15 @@ void FastPath::batcher_step(uint64_t now) {
     begin_stretch(now);
 }
 
-size_t FastPath::records_queued_before(uint64_t ps) const {
-    size_t n = 0;
-    while (n < pending_count_ && pending_[ring_add(pending_first_, n, pending_.size())].queued_ps < ps) ++n;
-    return n;
+// Records are queued in time order and the batcher asks at growing times: the count found last time still
+// holds, less the records a batch took since, and the scan goes on from there.
+size_t FastPath::records_queued_before(uint64_t ps) {
+    if (ps < queued_scan_ps_) queued_scan_ = 0;
+    queued_scan_ps_ = ps;
+    while (queued_scan_ < pending_count_ &&
+           pending_[ring_add(pending_first_, queued_scan_, pending_.size())].queued_ps < ps)
+        ++queued_scan_;
+    return queued_scan_;
 }
 
 // One stretch of contiguous slots (up to the end of the ring): the records are written into host memory
@@ -551,6 +556,7 @@ void FastPath::finish_batch(uint64_t now) {
         pending_first_ = ring_add(pending_first_, 1, pending_.size());
         --pending_count_;
     }
+    queued_scan_ -= std::min(queued_scan_, b_count_);
     stats_.wb.completions += b_count_;
     ++stats_.wb.interrupts;
     const uint64_t msi = b_link_free_ + bus_latency_ps_;  // a posted write behind the done bytes
@@ -656,6 +662,10 @@ void FastPath::isr_step(uint64_t now) {
         isr_.state = kILoop;
         // The stack deleted an SA over MMIO (SystemC time moved on from `now`): the handler goes on after it.
         isr_.next = now_ps() != before ? std::max(now, now_ps()) : now;
+        // The loop's next look is due now. When no other process has an event by now (they would go first on
+        // a tie) and no OIDs keep SystemC time with each event, step() would run it next: it runs here.
+        if (isr_.next == now && !oid_running_ && std::min({writer_.next, prefetch_.next, batcher_.next}) > now)
+            isr_step(now);
         return;
     }
     case kITail:

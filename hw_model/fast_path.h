@@ -119,7 +119,7 @@ private:
     bool writer_take_buffer(uint64_t now);
     void prefetch_next_buffer(uint32_t last_len);
     void batcher_step(uint64_t now);
-    size_t records_queued_before(uint64_t ps) const;
+    size_t records_queued_before(uint64_t ps);
     void begin_stretch(uint64_t now);
     void finish_batch(uint64_t now);
     void prefetch_step(uint64_t now);
@@ -196,6 +196,8 @@ private:
     std::vector<Pending> pending_;  // ring of cpl_size
     size_t pending_first_ = 0, pending_count_ = 0;
     bool b_waiting_ = false;
+    size_t queued_scan_ = 0;       // records_queued_before: records found queued before queued_scan_ps_
+    uint64_t queued_scan_ps_ = 0;
     size_t b_count_ = 0, b_written_ = 0, b_n_ = 0;
     uint32_t b_first_ = 0;
     uint64_t b_off_ = 0, b_body_ = 0, b_link_free_ = 0;

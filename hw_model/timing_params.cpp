@@ -89,9 +89,10 @@ void TimingParams::refresh_clock_cache() const {
 
 uint64_t TimingParams::edges_in_by_division(uint64_t ps) const { return ps / clock_ps(); }
 
-uint64_t TimingParams::wire_time_ps(uint32_t bytes, bool has_fcs) const {
-    const double wire_bytes = double(bytes) + (has_fcs ? 0 : fcs_bytes) + wire_overhead_bytes;
-    return uint64_t(std::llround(wire_bytes * 8.0 * 1000.0 / line_rate_gbps));
+void TimingParams::refresh_wire_cache(uint64_t wire_bytes) const {
+    wire_cache_bytes_ = wire_bytes;
+    wire_cache_gbps_ = line_rate_gbps;
+    wire_cache_ps_ = uint64_t(std::llround(double(wire_bytes) * 8.0 * 1000.0 / line_rate_gbps));
 }
 
 void TimingParams::set(const std::string& name, const std::string& value) {

@@ -93,8 +93,14 @@ struct TimingParams {
     uint64_t mac_ready_ps(uint64_t wire_end_ps) const {
         return edge_at_or_after(wire_end_ps) + cycles_ps(mac_latency_cycles);
     }
-    // Time the wire needs for a frame of `bytes` (without FCS) at line rate, in picoseconds.
-    uint64_t wire_time_ps(uint32_t bytes, bool has_fcs) const;
+    // Time the wire needs for a frame of `bytes` (without FCS) at line rate, in picoseconds. Kept for the last
+    // length asked: frames back to back mostly share one, and the rounding costs more than the rest of a
+    // frame's placing.
+    uint64_t wire_time_ps(uint32_t bytes, bool has_fcs) const {
+        const uint64_t wire_bytes = uint64_t(bytes) + (has_fcs ? 0 : fcs_bytes) + wire_overhead_bytes;
+        if (wire_bytes != wire_cache_bytes_ || !(line_rate_gbps == wire_cache_gbps_)) refresh_wire_cache(wire_bytes);
+        return wire_cache_ps_;
+    }
 
     // Sets one parameter by name; throws std::invalid_argument naming the parameter and the expected range.
     void set(const std::string& name, const std::string& value);
@@ -113,11 +119,16 @@ struct TimingParams {
     // rounds a time to an edge several hundred bytes longer (instruction-cache misses in the fast mode).
     [[gnu::noinline, gnu::cold]] void refresh_clock_cache() const;
     [[gnu::noinline, gnu::cold]] uint64_t edges_in_by_division(uint64_t ps) const;
+    [[gnu::noinline]] void refresh_wire_cache(uint64_t wire_bytes) const;
 
     // clock_ps()'s cache, valid while core_clock_mhz equals clock_cache_mhz_ (NaN: never computed).
     mutable double clock_cache_mhz_ = std::nan("");
     mutable uint64_t clock_cache_ps_ = 0;
     mutable double clock_cache_inverse_ = 0;
+    // wire_time_ps()'s cache: the time of wire_cache_bytes_ on the wire at wire_cache_gbps_ (NaN: none yet).
+    mutable uint64_t wire_cache_bytes_ = 0;
+    mutable double wire_cache_gbps_ = std::nan("");
+    mutable uint64_t wire_cache_ps_ = 0;
 
     struct Range {
         std::string name;

@@ -1,6 +1,7 @@
 // Timing parameters: settable by name, impossible values refused with the parameter named.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "timing_params.h"
@@ -61,4 +62,27 @@ TEST(TimingParams, EdgeRoundingEqualsTheDivision) {
         }
         check(UINT64_MAX);
     }
+}
+
+// wire_time_ps keeps the last length's time: every input of the formula, changed between two calls, must
+// give the formula's value again, never the kept one.
+TEST(TimingParams, WireTimeFollowsEveryInputPastItsCache) {
+    auto formula = [](const TimingParams& t, uint32_t bytes, bool fcs) {
+        const double wire_bytes = double(bytes) + (fcs ? 0 : t.fcs_bytes) + t.wire_overhead_bytes;
+        return uint64_t(std::llround(wire_bytes * 8.0 * 1000.0 / t.line_rate_gbps));
+    };
+    TimingParams t;
+    for (uint32_t bytes : {60u, 60u, 61u, 1514u, 60u}) {
+        for (bool fcs : {false, true}) EXPECT_EQ(t.wire_time_ps(bytes, fcs), formula(t, bytes, fcs)) << bytes;
+    }
+    const uint64_t before = t.wire_time_ps(100, false);
+    t.fcs_bytes = 8;
+    EXPECT_EQ(t.wire_time_ps(100, false), formula(t, 100, false));
+    EXPECT_NE(t.wire_time_ps(100, false), before);
+    t.wire_overhead_bytes = 0;
+    EXPECT_EQ(t.wire_time_ps(100, false), formula(t, 100, false));
+    t.line_rate_gbps = 400;
+    EXPECT_EQ(t.wire_time_ps(100, false), formula(t, 100, false));
+    t.line_rate_gbps = 3.3;  // a rate whose times round
+    EXPECT_EQ(t.wire_time_ps(101, true), formula(t, 101, true));
 }
