@@ -463,7 +463,11 @@ bool CryptoEngine::Slot::esp_open_gcm(const Datagram& d, size_t data_off, size_t
     gcm->set_associated_data(aad, 8 + hi_len);
     gcm->start(n, sizeof n);
     gcm->process(data, in_place);
-    work.aead.assign(data + in_place, data + data_len + plan.icv_len);
+    // resize and memcpy, not assign: a secure_vector's assign copies byte by byte through its allocator, and
+    // after the last frame's finish() the size is already within a tag of this one's.
+    const size_t finish_len = tail + plan.icv_len;
+    work.aead.resize(finish_len);
+    std::memcpy(work.aead.data(), data + in_place, finish_len);
     try {
         gcm->finish(work.aead, 0);
     } catch (const Botan::Invalid_Authentication_Tag&) {
