@@ -40,7 +40,7 @@ struct RxPacket {
 // A duration of `ps` picoseconds (the default 1 ps resolution), inline: the hot paths build one or more a
 // frame, and sc_time(double, SC_PS) converts units, sc_time::from_value is a library call. One picosecond
 // times a whole number below 2^53 is exact.
-inline sc_core::sc_time ps_time(uint64_t ps) {
+__attribute__((always_inline)) inline sc_core::sc_time ps_time(uint64_t ps) {
     static const sc_core::sc_time one_ps = sc_core::sc_time::from_value(1);
     return one_ps * double(ps);
 }
@@ -96,7 +96,7 @@ protected:
     ~FifoReaderPauses() = default;
 };
 
-class FrameFifo : public sc_core::sc_prim_channel,
+class FrameFifo final : public sc_core::sc_prim_channel,
                   public sc_core::sc_fifo_in_if<RxPacket*>,
                   public sc_core::sc_fifo_out_if<RxPacket*> {
 public:
