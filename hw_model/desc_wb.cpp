@@ -364,14 +364,21 @@ void DescWb::msi_method() {
     sc_core::next_trigger(msi_pending_);
 }
 
-// An SC_METHOD, one step at a time (WriterStep), on the edges a thread waiting for the same times would
-// wake on: take the frame, wait for its ready time, for a buffer and a completion slot (then for the next
-// edge), write it into its buffer piece by piece, then queue its record.
+// An SC_METHOD: the writer's steps, then, as the reader of its input FIFO, the end of its activation
+// (FrameFifo::reader_paused: the crypto stage's retirer may have asked to look at the FIFO then).
 void DescWb::run() {
+    step_writer();
+    if (in_fifo_) in_fifo_->reader_paused();
+}
+
+// One step at a time (WriterStep), on the edges a thread waiting for the same times would wake on: take the
+// frame, wait for its ready time, for a buffer and a completion slot (then for the next edge), write it into
+// its buffer piece by piece, then queue its record.
+void DescWb::step_writer() {
     for (;;) {
         switch (writer_step_) {
         case WriterStep::Take:
-            if (!in->nb_read(writer_pkt_)) {
+            if (!(in_fifo_ ? in_fifo_->nb_read(writer_pkt_) : in->nb_read(writer_pkt_))) {  // no virtual call
                 sc_core::next_trigger(in->data_written_event());
                 return;
             }

@@ -81,6 +81,7 @@ private:
         uint64_t queued_ps = 0;
     };
     void run();
+    void step_writer();
     void prefetch_thread();
     void completion_thread();
     size_t records_queued_before(uint64_t ps) const;

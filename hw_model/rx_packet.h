@@ -40,7 +40,7 @@ struct RxPacket {
 // A duration of `ps` picoseconds (the default 1 ps resolution), inline: the hot paths build one or more a
 // frame, and sc_time(double, SC_PS) converts units, sc_time::from_value is a library call. One picosecond
 // times a whole number below 2^53 is exact.
-inline sc_core::sc_time ps_time(uint64_t ps) {
+__attribute__((always_inline)) inline sc_core::sc_time ps_time(uint64_t ps) {
     static const sc_core::sc_time one_ps = sc_core::sc_time::from_value(1);
     return one_ps * double(ps);
 }
@@ -81,7 +81,22 @@ inline void wait_for_edge(const TimingParams& t) { wait_until_ps(t.edge_at_or_af
 //  - a writer that knows now that a frame will be written at a later time (the MAC running ahead of the
 //    wire) can write it for that time (write_at): the FIFO acts from then on as if the frame were written
 //    then; a reader sees it only from then on.
-class FrameFifo : public sc_core::sc_prim_channel,
+//  - a writer whose next frame is due later can ask whether the reader will look only after that
+//    (reader_reads_after: then write_at now is the same as the write then) and, while the reader is asleep
+//    until a wake the FIFO gave it, to be called back when the reader is done acting on that wake
+//    (call_back_when_reader_pauses; the reader calls reader_paused() at the end of each activation).
+class FrameFifo;
+
+// The writer side's call-back (FrameFifo::call_back_when_reader_pauses).
+class FifoReaderPauses {
+public:
+    virtual void reader_paused(FrameFifo& fifo) = 0;
+
+protected:
+    ~FifoReaderPauses() = default;
+};
+
+class FrameFifo final : public sc_core::sc_prim_channel,
                   public sc_core::sc_fifo_in_if<RxPacket*>,
                   public sc_core::sc_fifo_out_if<RxPacket*> {
 public:
@@ -170,6 +185,25 @@ public:
     // of its own, and the reader finds it due by handed_due_now().
     void share_wake_with(const FrameFifo* other) { wake_shared_with_ = other; }
     bool handed_due_now() const { return silent_ && handed_->ready_ps == now_ps(); }
+
+    // Whether the reader looks at the FIFO only after `at_ps` (> now): it waits, the FIFO is empty, and the
+    // reader reads from a later time on (read_later). A frame written at at_ps would wait in the FIFO for that
+    // read, untouched until then: the one writer, writing nothing else before at_ps, may write_at it now.
+    bool reader_reads_after(uint64_t at_ps) const {
+        return reader_waiting_ && !handed_ && queue_.empty() && timed_writes_.empty() && at_ps < reader_back_ps_ &&
+               at_ps > now_ps();
+    }
+    // When the FIFO will wake its reader (a timed notification of the written event is pending), else 0. The
+    // FIFO notifies only a reader waiting for that event, which stays asleep until then.
+    uint64_t reader_wake_ps() const { return pending_ps_ > now_ps() ? pending_ps_ : 0; }
+    // `who` is called (once) when the reader next calls reader_paused(), at the end of its next activation.
+    void call_back_when_reader_pauses(FifoReaderPauses* who) { call_back_ = who; }
+    void reader_paused() {
+        if (!call_back_) return;
+        FifoReaderPauses* who = call_back_;
+        call_back_ = nullptr;
+        who->reader_paused(*this);
+    }
 
     void write(RxPacket* const& pkt) override {
         while (!nb_write(pkt)) sc_core::wait(read_event_);
@@ -260,6 +294,7 @@ private:
     bool wake_at_ready_ = true;
     const FrameFifo* wake_shared_with_ = nullptr;
     bool silent_ = false;           // handed_ went over without a notification (share_wake_with)
+    FifoReaderPauses* call_back_ = nullptr;  // to call at the reader's next reader_paused()
     uint64_t pending_ps_ = 0;       // the written event's pending timed notification, if > now
     uint64_t delta_notified_ = ~uint64_t(0);  // the delta count of its last delta notification
     sc_core::sc_event written_event_, read_event_;

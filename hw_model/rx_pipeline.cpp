@@ -272,6 +272,7 @@ RxPipeline::RxPipeline(sc_core::sc_module_name name, const TimingParams& timing,
               << looked_up_.data_read_event() << parser_.timer << cam_stage_.timer;
     SC_METHOD(crypto_stage);
     SC_METHOD(crypto_retire);
+    sensitive << retire_wake_;
 }
 
 void RxPipeline::end_of_elaboration() {
@@ -290,6 +291,7 @@ void RxPipeline::end_of_elaboration() {
     cam_stage_.next_trace = &tr_crypto_;
     cam_stage_.trace_take_on_read = true;  // before it waits for the parse (the waveform's CAM take)
     cam_stage_.work = &RxPipeline::look_up;
+    out_fifo_ = dynamic_cast<FrameFifo*>(out.get_interface());
 }
 
 void RxPipeline::trace(Tracer& t, const std::string& next_stage) {
@@ -336,7 +338,7 @@ void RxPipeline::step_stage(Stage& s) {
     for (;;) {
         switch (s.step) {
         case StageStep::Take:
-            if (!s.input->nb_read(s.pkt)) {
+            if (!(s.input_fifo ? s.input_fifo->nb_read(s.pkt) : s.input->nb_read(s.pkt))) {  // no virtual call
                 stage_waits(s, s.input->data_written_event());
                 return;
             }
@@ -454,19 +456,18 @@ void RxPipeline::crypto_stage() {
         case CryptoStep::Reorder:
             // A frame in a lane waits in the reorder buffer, not in the FIFO to writeback: that FIFO holds
             // only finished frames, so its depth does not limit how many lanes work at once.
-            if (reorder_.size() >= size_t(timing_.crypto_lanes) * 2) {
+            drop_departed(false);
+            if (reorder_occupancy() >= size_t(timing_.crypto_lanes) * 2) {
+                if (!departing_.empty()) plan_retire();  // the retirer frees a slot when the first departs
                 sc_core::next_trigger(retired_);
                 return;
             }
             reorder_.push_back(crypto_pkt_);
-            if (reorder_.size() == 1) {  // the retirer waits for it, and then for its result: woken when that is in
-                const uint64_t now = now_ps();
-                reorder_added_.notify(ps_time(std::max(crypto_pkt_->ready_ps, now) - now));
-            }
-            tr_reorder_.set(reorder_.size());
+            tr_reorder_.set(reorder_occupancy());
             tr_crypto_.done();
             crypto_pkt_ = nullptr;
             crypto_step_ = CryptoStep::Take;
+            if (reorder_.size() == 1 && !retire_blocked_) plan_retire();  // the retirer's next frame
             break;
         }
     }
@@ -519,30 +520,90 @@ void RxPipeline::finish_crypto(RxPacket& pkt) {
     const uint64_t ready = std::max(crypto_ready_ps_, last_crypto_ready_ps_);
     last_crypto_ready_ps_ = ready;
     pkt.ready_ps = ready;
-    if (tr_crypto_.on() && reorder_.size() >= size_t(timing_.crypto_lanes) * 2) tr_crypto_.stall.set(1);
+    if (tr_crypto_.on() && reorder_occupancy() >= size_t(timing_.crypto_lanes) * 2) tr_crypto_.stall.set(1);
     crypto_step_ = CryptoStep::Reorder;
 }
 
-// An SC_METHOD: hands the finished frames at the head of the reorder buffer on to writeback, each when its
-// result is ready and the FIFO to writeback has room, then sleeps until one of those can change.
+// An SC_METHOD, statically sensitive to retire_wake_: hands the finished frames at the head of the reorder
+// buffer on to writeback, each when its result is ready and the FIFO to writeback has room, then plans its
+// next wake (plan_retire).
 void RxPipeline::crypto_retire() {
+    retire_blocked_ = false;
+    drop_departed(true);
     while (!reorder_.empty()) {
         RxPacket* pkt = reorder_.front();
-        const uint64_t now = now_ps();
-        if (pkt->ready_ps > now) {
-            sc_core::next_trigger(ps_time(pkt->ready_ps - now));
-            return;
-        }
-        if (!out->nb_write(pkt)) {
+        if (pkt->ready_ps > now_ps()) break;
+        if (!(out_fifo_ ? out_fifo_->nb_write(pkt) : out->nb_write(pkt))) {
+            retire_blocked_ = true;
             sc_core::next_trigger(out->data_read_event());
             return;
         }
         reorder_.pop_front();
+        ++retired_on_time_;
         if (crypto_step_ == CryptoStep::Reorder) retired_.notify(sc_core::SC_ZERO_TIME);  // the stage waits for room
-        tr_reorder_.set(reorder_.size());
+        tr_reorder_.set(reorder_occupancy());
         tr_out_.add(1);
     }
-    sc_core::next_trigger(reorder_added_);
+    plan_retire();
+}
+
+// Frames written ahead whose result time has come leave the reorder buffer (as the retirer would have taken
+// them out then); the crypto stage, when it waits for room, is told.
+void RxPipeline::drop_departed(bool notify_stage) {
+    const uint64_t now = now_ps();
+    bool dropped = false;
+    while (!departing_.empty() && departing_.front() <= now) {
+        departing_.pop_front();
+        dropped = true;
+    }
+    if (dropped && notify_stage && crypto_step_ == CryptoStep::Reorder) retired_.notify(sc_core::SC_ZERO_TIME);
+}
+
+// The retirer's next wake: the head's result time, as a thread waiting for it would wake. Two cases need no
+// wake (without the waveform, which shows the reorder buffer and the FIFO as they change):
+//  - the frame writer, the FIFO's reader, looks at the FIFO only after that time (it waits in read_later):
+//    the head goes into the FIFO now for its result time (FrameFifo::write_at), exactly as the write then;
+//  - the writer is asleep until the FIFO wakes it, before that time: the FIFO calls back when it has acted
+//    then (reader_paused), and this is planned again.
+// A crypto stage waiting for room wakes the retirer when the first frame written ahead departs.
+void RxPipeline::plan_retire() {
+    const uint64_t now = now_ps();
+    uint64_t wake = ~uint64_t(0);
+    const bool ahead = out_fifo_ && !tr_crypto_.on();
+    while (!reorder_.empty()) {
+        RxPacket* head = reorder_.front();
+        const uint64_t due = head->ready_ps;
+        if (!ahead || due <= now) {
+            wake = std::max(due, now);
+            break;
+        }
+        if (out_fifo_->reader_reads_after(due)) {
+            out_fifo_->write_at(head, due);
+            reorder_.pop_front();
+            departing_.push_back(due);
+            ++retired_ahead_;
+            continue;
+        }
+        const uint64_t writer_wakes = out_fifo_->reader_wake_ps();
+        if (writer_wakes != 0 && writer_wakes < due) out_fifo_->call_back_when_reader_pauses(this);
+        else wake = due;
+        break;
+    }
+    if (crypto_step_ == CryptoStep::Reorder && !departing_.empty()) wake = std::min(wake, departing_.front());
+    arm_retirer(wake);
+}
+
+// retire_wake_ notified for `wake_ps` (~0: not at all), the one pending notification it keeps.
+void RxPipeline::arm_retirer(uint64_t wake_ps) {
+    const uint64_t now = now_ps();
+    if (wake_ps == retire_armed_ps_ && wake_ps > now) return;  // pending already
+    if (retire_armed_ps_ > now) retire_wake_.cancel();
+    retire_armed_ps_ = wake_ps;
+    if (wake_ps != ~uint64_t(0)) retire_wake_.notify(ps_time(wake_ps - now));
+}
+
+void RxPipeline::reader_paused(FrameFifo&) {
+    if (!retire_blocked_) plan_retire();
 }
 
 }  // namespace ov2

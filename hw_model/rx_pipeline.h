@@ -68,7 +68,7 @@ public:
     virtual void frame_taken(RxPacket& pkt, const HeaderWalk& walk, const ParserTiming& timing) = 0;
 };
 
-class RxPipeline : public sc_core::sc_module {
+class RxPipeline : public sc_core::sc_module, private FifoReaderPauses {
 public:
     sc_core::sc_port<sc_core::sc_fifo_in_if<RxPacket*>> in;    // from the MAC
     sc_core::sc_port<sc_core::sc_fifo_out_if<RxPacket*>> out;  // to descriptor writeback
@@ -87,6 +87,10 @@ public:
     std::function<void(const RxPacket&)> on_input_taken;  // the parser took a frame out of the MAC's FIFO
     void set_parser_swap(ParserSwap* swap) { parser_swap_ = swap; }  // null: the SystemC parse stands
     uint64_t crypto_busy_ps() const { return crypto_busy_ps_; }
+    // Finished frames the reorder buffer wrote into the FIFO to writeback ahead of their result time
+    // (plan_retire), and those written at it.
+    uint64_t frames_retired_ahead() const { return retired_ahead_; }
+    uint64_t frames_retired_on_time() const { return retired_on_time_; }
     // `--rtl cam`: each lookup's answer comes from `answers` on its result edge (cam_latency_cycles after the
     // lookup), before the crypto stage acts on the frame; the table's answer is only the model beside it.
     void take_cam_answers_from(CamAnswerSource* answers) { cam_answers_ = answers; }
@@ -128,6 +132,11 @@ private:
     void start_crypto(RxPacket& pkt);
     void finish_crypto(RxPacket& pkt);
     void crypto_retire();
+    void plan_retire();
+    void arm_retirer(uint64_t wake_ps);
+    void drop_departed(bool notify_stage);
+    size_t reorder_occupancy() const { return reorder_.size() + departing_.size(); }
+    void reader_paused(FrameFifo& fifo) override;
     void confirm_lookup(RxPacket& pkt);
     uint64_t cycles_ps(uint64_t cycles) const { return timing_.cycles_ps(cycles); }
 
@@ -143,8 +152,16 @@ private:
     CryptoStep crypto_step_ = CryptoStep::Take;
     RxPacket* crypto_pkt_ = nullptr;  // the frame the crypto stage holds
     uint64_t crypto_start_ps_ = 0, crypto_lane_busy_ps_ = 0, crypto_ready_ps_ = 0;
-    std::deque<RxPacket*> reorder_;  // frames in the lanes, in arrival order
-    sc_core::sc_event reorder_added_, retired_;
+    std::deque<RxPacket*> reorder_;  // frames in the lanes, in arrival order (not yet in the FIFO to writeback)
+    // Result times of frames written into the FIFO to writeback ahead of them: they hold their reorder slot
+    // until then.
+    std::deque<uint64_t> departing_;
+    FrameFifo* out_fifo_ = nullptr;    // `out`'s channel, when a FrameFifo (plan_retire)
+    sc_core::sc_event retire_wake_;    // the retirer's static sensitivity: its next due time
+    uint64_t retire_armed_ps_ = 0;     // retire_wake_'s pending notification, while >= now
+    bool retire_blocked_ = false;      // the retirer waits for room in the FIFO to writeback
+    uint64_t retired_ahead_ = 0, retired_on_time_ = 0;
+    sc_core::sc_event retired_;
     uint64_t crypto_busy_ps_ = 0;
     RxPathStats stats_;
     HeaderWalk walk_;  // the parser's, reused frame after frame

@@ -286,3 +286,65 @@ TEST(FrameFifo, AFrameWrittenForLaterBeforeAReadLaterEndsWaitsForThatRead) {
     sc_core::sc_start();
     EXPECT_EQ(woke, 6000u);
 }
+
+// reader_reads_after / write_at (the reorder buffer ahead of the frame writer): a frame due before the
+// reader's read_later ends may be written now, and waits for that read as if written at its time.
+TEST(FrameFifo, AFrameDueBeforeTheReadersLaterReadMayBeWrittenAheadAndWaitsForThatRead) {
+    FifoBench b("b", 2);
+    RxPacket f1 = frame_ready_at(1, 3000);
+    bool before_2500 = false, at_read = true, after_now = true, once_written = true;
+    uint64_t wake_before = 1, wake_after = 0;
+    std::vector<Taken> taken;
+    b.writer = [&] {
+        wait_ps(1000);
+        b.fifo.read_later(6000);  // the reader reads from 6000 on
+        before_2500 = b.fifo.reader_reads_after(2500);
+        at_read = b.fifo.reader_reads_after(6000);
+        after_now = b.fifo.reader_reads_after(1000);
+        wake_before = b.fifo.reader_wake_ps();
+        b.fifo.write_at(&f1, 3000);
+        once_written = b.fifo.reader_reads_after(4000);
+        wake_after = b.fifo.reader_wake_ps();
+    };
+    b.reader = [&] {
+        RxPacket* p = b.fifo.read();
+        taken.push_back({p->frame, now_ps()});
+    };
+    sc_core::sc_start();
+    EXPECT_TRUE(before_2500);
+    EXPECT_FALSE(at_read) << "the reader acts at 6000: a write then is not ahead of it";
+    EXPECT_FALSE(after_now) << "not a time to come";
+    EXPECT_EQ(wake_before, 0u) << "nothing to wake the reader for yet";
+    EXPECT_FALSE(once_written) << "the FIFO holds a frame: the reader is no longer waiting";
+    EXPECT_EQ(wake_after, 6000u) << "the frame waits for the read at 6000";
+    ASSERT_EQ(taken.size(), 1u);
+    EXPECT_EQ(taken[0].at_ps, 6000u);
+}
+
+namespace {
+
+struct PauseListener : FifoReaderPauses {
+    std::vector<uint64_t> calls;
+    void reader_paused(FrameFifo&) override { calls.push_back(now_ps()); }
+};
+
+}  // namespace
+
+TEST(FrameFifo, TheWriterSideIsCalledBackOnceWhenTheReaderNextPauses) {
+    FifoBench b("b", 2);
+    PauseListener listener;
+    b.writer = [&] {
+        wait_ps(1000);
+        b.fifo.call_back_when_reader_pauses(&listener);
+    };
+    b.reader = [&] {
+        b.fifo.reader_paused();  // before the request: no call
+        wait_ps(5000);
+        b.fifo.reader_paused();
+        wait_ps(1000);
+        b.fifo.reader_paused();  // the request was for one pause
+    };
+    sc_core::sc_start();
+    ASSERT_EQ(listener.calls.size(), 1u);
+    EXPECT_EQ(listener.calls[0], 5000u);
+}
