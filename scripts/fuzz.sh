@@ -5,7 +5,8 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]   SECONDS per target (default 60); default: every target
 #   scripts/fuzz.sh --smoke [TARGET...]      CI smoke: 10 s per target
-#   options: --no-build (reuse build-fuzz as it is), --jobs N (targets fuzzed at the same time, default 1)
+#   options: --no-build (reuse build-fuzz as it is), --build-only (build and seed, fuzz nothing),
+#            --jobs N (targets fuzzed at the same time, default 1)
 #
 # Exit status: 0 when no target found anything, 1 when one did, 2 on a usage or build problem.
 # The corpus each target grows is kept in build-fuzz/work/<target>/corpus and used again next time; crash
@@ -16,13 +17,14 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 all_targets=(fuzz_frame_path fuzz_pcap fuzz_sa_json fuzz_sa_xfrm fuzz_mmio_oid fuzz_oid_script)
 
-seconds=60 build=1 jobs=1 targets=()
+seconds=60 build=1 fuzz=1 jobs=1 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --smoke) seconds=10 ;;
     --no-build) build=0 ;;
+    --build-only) fuzz=0 ;;
     --jobs) jobs="$2"; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
     [0-9]*) seconds="$1" ;;
     fuzz_*) targets+=("$1") ;;
     *) echo "fuzz.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
@@ -60,6 +62,7 @@ if [ "$build" = 1 ]; then
       { echo "fuzz.sh: $t could not write its built-in seeds" >&2; exit 2; }
   done
 fi
+[ "$fuzz" = 1 ] || exit 0
 
 declare -A dict=([fuzz_frame_path]=frame.dict [fuzz_pcap]=pcap.dict [fuzz_sa_json]=sa_json.dict
                  [fuzz_sa_xfrm]=sa_xfrm.dict [fuzz_oid_script]=oid_script.dict)

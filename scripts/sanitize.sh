@@ -4,11 +4,14 @@
 # then ctest there with leak detection on and the first sanitizer report fatal.
 #
 #   scripts/sanitize.sh [CTEST ARGS...]     e.g. scripts/sanitize.sh -L fuzz_replay
-# Without arguments: every test; the soak tests (label soak: they check that RSS stays flat) run apart with
-# ASan's quarantine off.
+# Without arguments: every test. The soak tests (they check that RSS stays flat) turn ASan's quarantine off
+# for themselves (tb/soak/CMakeLists.txt), so one ctest run holds them all.
 #
 # -g1 (line tables, no variable info) rather than -g: the reports' stack traces keep their file:line, and
 # the build, most of this script's time, compiles ~1.6x faster (CLI11- and json-heavy files the most).
+# Executables are linked -no-pie: a position-independent sanitizer binary carries ~10^6 relative relocations
+# (UBSan's check-site data, ASan's globals), which the loader applies at every start, ~0.13 CPU-seconds of
+# the ~0.3 each test process took to start (docs/usage.md, "Build time").
 # The test code (OV2_TEST_COMPILE_OPTIONS: tb/ and the shared test support) is compiled at -O0, ~2.5x
 # faster than -O1 under ASan; the model, the Verilated blocks and the CLI, which the tests run, stay -O1.
 #
@@ -34,7 +37,8 @@ if ! { cmake -S "$root" -B "$bdir" $(bash "$root/scripts/fast-build-args.sh" "$b
          -DCMAKE_C_FLAGS="$san -fno-omit-frame-pointer -O1 -g1" \
          -DCMAKE_CXX_FLAGS="$san -fno-omit-frame-pointer -O1 -g1" \
          -DOV2_TEST_COMPILE_OPTIONS=-O0 \
-         -DCMAKE_EXE_LINKER_FLAGS="$san" -DCMAKE_SHARED_LINKER_FLAGS="$san" -DCMAKE_MODULE_LINKER_FLAGS="$san" &&
+         -DCMAKE_EXE_LINKER_FLAGS="$san -no-pie" \
+         -DCMAKE_SHARED_LINKER_FLAGS="$san" -DCMAKE_MODULE_LINKER_FLAGS="$san" &&
        cmake --build "$bdir" -j"$jobs"; } >"$log" 2>&1; then
   grep -E "error|Error|ERROR" "$log" | head -40 >&2 || true
   tail -n 20 "$log" >&2
@@ -44,16 +48,7 @@ fi
 built=$(date +%s)
 echo "sanitize.sh: built in $((built - start)) s; running ctest -j$jobs $*" >&2
 status=0
-if [ $# -gt 0 ]; then
-  (cd "$bdir" && ctest --output-on-failure -j"$jobs" "$@") || status=$?
-else
-  # Everything but the soak tests with ASan's default quarantine (freed memory is held back, so a use after
-  # free is caught); then the soak tests, which check that RSS stays flat, with the quarantine off (it alone
-  # grows RSS by ~30 MB in soak_short; every other check stays on).
-  (cd "$bdir" && ctest --output-on-failure -j"$jobs" -LE '^soak$') || status=$?
-  (cd "$bdir" && ASAN_OPTIONS="$ASAN_OPTIONS:quarantine_size_mb=0" ctest --output-on-failure -j"$jobs" -L '^soak$') ||
-    status=$?
-fi
+(cd "$bdir" && ctest --output-on-failure -j"$jobs" "$@") || status=$?
 end=$(date +%s)
 echo "sanitize.sh: build $((built - start)) s, tests $((end - built)) s, total $((end - start)) s; ctest exit $status" >&2
 exit "$status"
