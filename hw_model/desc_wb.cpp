@@ -378,7 +378,7 @@ void DescWb::step_writer() {
     for (;;) {
         switch (writer_step_) {
         case WriterStep::Take:
-            if (!(in_fifo_ ? in_fifo_->nb_read(writer_pkt_) : in->nb_read(writer_pkt_))) {  // no virtual call
+            if (!nb_read_via(in_fifo_, in, writer_pkt_)) {
                 sc_core::next_trigger(in->data_written_event());
                 return;
             }

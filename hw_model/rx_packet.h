@@ -300,6 +300,18 @@ private:
     sc_core::sc_event written_event_, read_event_;
 };
 
+// A read or write through a port (or interface pointer) whose channel may be a FrameFifo: `fifo`, that
+// channel found once at elaboration (null when it is another channel), is called directly, without the
+// port's virtual interface, on the stages' per-frame paths.
+template <typename Port>
+bool nb_read_via(FrameFifo* fifo, Port&& port, RxPacket*& pkt) {
+    return fifo ? fifo->nb_read(pkt) : port->nb_read(pkt);
+}
+template <typename Port>
+bool nb_write_via(FrameFifo* fifo, Port&& port, RxPacket* pkt) {
+    return fifo ? fifo->nb_write(pkt) : port->nb_write(pkt);
+}
+
 class RxPacketPool {
 public:
     RxPacketPool(size_t count, size_t reserve_bytes) {

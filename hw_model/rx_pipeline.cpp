@@ -338,7 +338,7 @@ void RxPipeline::step_stage(Stage& s) {
     for (;;) {
         switch (s.step) {
         case StageStep::Take:
-            if (!(s.input_fifo ? s.input_fifo->nb_read(s.pkt) : s.input->nb_read(s.pkt))) {  // no virtual call
+            if (!nb_read_via(s.input_fifo, s.input, s.pkt)) {
                 stage_waits(s, s.input->data_written_event());
                 return;
             }
@@ -533,7 +533,7 @@ void RxPipeline::crypto_retire() {
     while (!reorder_.empty()) {
         RxPacket* pkt = reorder_.front();
         if (pkt->ready_ps > now_ps()) break;
-        if (!(out_fifo_ ? out_fifo_->nb_write(pkt) : out->nb_write(pkt))) {
+        if (!nb_write_via(out_fifo_, out, pkt)) {
             retire_blocked_ = true;
             sc_core::next_trigger(out->data_read_event());
             return;
